@@ -185,17 +185,33 @@ def _apply_supersession(con, loader: SourceLoader, key: str) -> int:
 
 
 def current_problems(con, landing: Path) -> list[str]:
-    """Rejected files and quarantined lines of the file versions still present in landing/ (drives exit code 2)."""
+    """Rejected files and quarantined lines of the input still in landing/ (exit code 2 when any).
+
+    For each file still present, its latest recorded version counts; superseded versions no longer do.
+    """
     present = [p.relative_to(landing).as_posix() for p in landing.rglob("*") if p.is_file()]
     if not present:
         return []
     rows = con.execute(
-        "SELECT r.file_path, r.line_number, r.reason FROM raw.ingest_rejections r"
+        "WITH latest AS (SELECT file_path, arg_max(sha256, loaded_at) AS sha256 FROM raw.ingest_files"
+        "                WHERE list_contains(?, file_path) GROUP BY file_path)"
+        " SELECT r.file_path, r.line_number, r.reason FROM raw.ingest_rejections r"
+        " JOIN latest USING (file_path, sha256)"
         " JOIN raw.ingest_files f USING (file_path, sha256)"
-        " WHERE f.status IN ('loaded', 'rejected') AND list_contains(?, r.file_path)"
+        " WHERE f.status IN ('loaded', 'rejected')"
         " ORDER BY r.file_path, r.line_number NULLS FIRST", [present]).fetchall()
     return [f"{path}: file rejected: {reason}" if line is None else f"{path}, line {line}: {reason}"
             for path, line, reason in rows]
+
+
+def ledger_totals(con) -> dict[str, int]:
+    """Counts over the current ledger, for asset metadata and the run summary."""
+    files, rejected, superseded, read, loaded, quarantined = con.execute(
+        "SELECT count(*), count(*) FILTER (status = 'rejected'), count(*) FILTER (status = 'superseded'),"
+        " coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0)"
+        " FROM raw.ingest_files").fetchone()
+    return {"file_versions": files, "files_rejected": rejected, "files_superseded": superseded,
+            "rows_read": int(read), "rows_loaded": int(loaded), "rows_quarantined": int(quarantined)}
 
 
 def iter_files(directory: Path, suffixes: Iterable[str] | None = None) -> list[Path]:

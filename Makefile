@@ -1,0 +1,38 @@
+# Vigie: `make demo` then `make test` on a fresh machine with Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: install demo test ui lint bench clean
+
+$(UV):
+	$(PYTHON) -m pip install --user --quiet uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/vigie demo --home vigie_home
+
+test: install
+	$(VENV)/bin/pytest -n auto -q
+
+ui: install
+	$(VENV)/bin/vigie ui --home vigie_home
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models
+
+bench: install
+	$(VENV)/bin/python -m bench.run
+
+clean:
+	rm -rf vigie_home dbt_project/target dbt_project/logs .pytest_cache

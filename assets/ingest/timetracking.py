@@ -1,0 +1,264 @@
+"""Time-tracking exports (contract §2): Clockify, Toggl Track and Harvest CSV files, told apart by their header.
+
+Each tool's detailed export is normalised to raw.time_entries (one row per time entry): who, for which client,
+project and task, on which date, how long (hours as DECIMAL), billable or not, at which billable rate.
+Header names are matched case-insensitively and without their currency suffix ("Billable Rate (EUR)").
+
+Per tool (detailed exports, as the tools write them):
+- Clockify: Start Date as the workspace's date format (MM/DD/YYYY by default, DD/MM/YYYY or ISO elsewhere),
+  "Duration (h)" as HH:MM:SS or decimal hours, "Duration (decimal)", "Billable Rate (XXX)".
+- Toggl Track: "Start date" YYYY-MM-DD, "Duration" HH:MM:SS, "Amount (XXX)" but no rate column: the rate is
+  derived as amount / duration, rounded to the cent.
+- Harvest: "Date" YYYY-MM-DD, "Hours" decimal (or H:MM), "First Name" + "Last Name" for the user, no e-mail.
+Slash dates are read day-first when some first part of the file's dates exceeds 12, month-first when some second
+part does, and otherwise month-first (Clockify's documented default), with a warning saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
+from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
+from assets.ingest.tabular import decode_file, insert_rows, read_csv
+
+HOURS_QUANTUM = Decimal("0.0001")  # scale of time_entries.duration_hours
+CENTS = Decimal("0.01")
+CURRENCY_SUFFIX = re.compile(r"\s*\((?P<code>[a-z]{3})?\)$")
+ISO_DATE = re.compile(r"^(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?!\d)")
+SLASHED_DATE = re.compile(r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?P<year>\d{4})(?!\d)")
+CLOCK_DURATION = re.compile(r"^(?P<hours>\d+):(?P<minutes>[0-5]\d)(?::(?P<seconds>[0-5]\d))?$")
+TRUE_WORDS = {"yes", "y", "true", "1", "oui", "o", "x"}
+FALSE_WORDS = {"no", "n", "false", "0", "non"}
+
+
+@dataclass(frozen=True)
+class ToolFormat:
+    """How one tool's export is recognised and where each normalised field comes from."""
+
+    name: str  # the value of time_entries.source_format
+    label: str
+    signatures: tuple[frozenset[str], ...]  # the header holds all columns of one of these sets
+    columns: dict[str, tuple[str, ...]]  # normalised field -> header names; the first one present is used
+
+    def recognises(self, header: set[str]) -> bool:
+        return any(signature <= header for signature in self.signatures)
+
+    def positions(self, header: list[str]) -> dict[str, int]:
+        found = {}
+        for field_name, candidates in self.columns.items():
+            present = [header.index(name) for name in candidates if name in header]
+            if present:
+                found[field_name] = present[0]
+        return found
+
+
+CLOCKIFY = ToolFormat(
+    "clockify", "a Clockify detailed report",
+    (frozenset({"start date", "duration (h)"}), frozenset({"start date", "duration (decimal)"})),
+    {"user_name": ("user",), "user_email": ("email",), "client_name": ("client",), "project_name": ("project",),
+     "task": ("task",), "description": ("description",), "date": ("start date",),
+     "duration": ("duration (h)", "duration (decimal)"), "billable": ("billable",),
+     "billable_rate": ("billable rate",), "amount": ("billable amount",)},
+)
+TOGGL = ToolFormat(
+    "toggl", "a Toggl Track detailed export", (frozenset({"start date", "duration"}),),
+    {"user_name": ("user", "member"), "user_email": ("email",), "client_name": ("client",),
+     "project_name": ("project",), "task": ("task",), "description": ("description",), "date": ("start date",),
+     "duration": ("duration",), "billable": ("billable",), "billable_rate": ("billable rate", "rate"),
+     "amount": ("amount", "billable amount")},
+)
+HARVEST = ToolFormat(
+    "harvest", "a Harvest detailed time report", (frozenset({"date", "hours"}),),
+    {"first_name": ("first name",), "last_name": ("last name",), "client_name": ("client",),
+     "project_name": ("project",), "project_code": ("project code",), "task": ("task",),
+     "description": ("notes",), "date": ("date",), "duration": ("hours",), "billable": ("billable?",),
+     "billable_rate": ("billable rate",), "amount": ("billable amount",), "currency": ("currency",)},
+)
+TOOL_FORMATS = (CLOCKIFY, TOGGL, HARVEST)  # Clockify before Toggl: both have "Start Date"
+TEXT_FIELDS = ("user_name", "user_email", "client_name", "project_name", "project_code", "task", "description")
+
+
+class TimeTrackingLoader:
+    """SourceLoader for landing/timetracking/*.csv.
+
+    Each file is its own set of entries (different files add up); a re-export under the same path replaces the
+    previous version: supersede_key is "timetracking:<file path>" and the latest load wins.
+    """
+
+    source = "timetracking"
+    raw_tables = ("time_entries",)
+
+    def list_files(self, landing_dir: Path) -> list[Path]:
+        return iter_files(landing_dir, [".csv"])
+
+    def load(self, con, path: Path, file_path: str, sha256: str) -> FileReport:
+        text, encoding, warnings = decode_file(path)
+        content = read_csv(text)
+        header, header_currencies = _normalise_header(content.header)
+        tool = detect_tool(header)
+        positions = tool.positions(header)
+        dates = [record.values[positions["date"]] for record in content.records]
+        day_first, order_warning = slash_date_order(dates)
+        rows, rejections, row_currencies = [], [], set()
+        for record in content.records:
+            try:
+                entry = _entry(tool, positions, record.values, day_first)
+            except ValueError as problem:
+                rejections.append(Rejection(record.line_number, str(problem), record.raw))
+                continue
+            rows.append((*entry, sha256, file_path, record.line_number))
+            if "currency" in positions:
+                row_currencies.add(_currency_code(record.values[positions["currency"]]))
+        insert_rows(con, "time_entries", [*TIME_ENTRIES, *LINEAGE_COLUMNS], rows)
+        currencies = sorted((header_currencies | row_currencies) - {None})
+        warnings += [order_warning] if order_warning else []
+        warnings += _currency_warning(currencies)
+        return FileReport(
+            entity=tool.name, rows_read=content.rows_read, rows_loaded=len(rows),
+            rejections=sorted([*content.rejections, *rejections], key=lambda r: r.line_number),
+            warnings=warnings,
+            supersede_key=f"timetracking:{file_path}",
+            details={"tool": tool.name, "encoding": encoding, "blank_lines": content.blank_lines,
+                     "date_order": "DD/MM/YYYY" if day_first else "MM/DD/YYYY", "currencies": currencies,
+                     **content.details},
+        )
+
+
+def _normalise_header(names: list[str]) -> tuple[list[str], set[str]]:
+    """Lower-case, single-spaced names without their currency suffix, and the currencies those suffixes named."""
+    header, currencies = [], set()
+    for name in names:
+        cleaned = " ".join(name.lower().split())
+        suffix = CURRENCY_SUFFIX.search(cleaned)
+        if suffix:
+            cleaned = cleaned[:suffix.start()]
+            currencies.add(suffix["code"].upper() if suffix["code"] else None)
+        header.append(cleaned)
+    return header, currencies
+
+
+def detect_tool(header: list[str]) -> ToolFormat:
+    """The tool whose export this header is; FileRejected naming the expected tools otherwise."""
+    present = set(header)
+    for tool in TOOL_FORMATS:
+        if tool.recognises(present):
+            return tool
+    expected = ", ".join(tool.label for tool in TOOL_FORMATS)
+    raise FileRejected(f"header matches no known time-tracking export (expected {expected}); "
+                       f"it starts with: {', '.join(header[:6])}")
+
+
+def slash_date_order(values: list[str]) -> tuple[bool, str | None]:
+    """Whether this file's slash dates are day-first, and a warning when the file alone cannot tell."""
+    parts = [match for value in values if (match := SLASHED_DATE.match(value.strip()))]
+    day_first = any(int(m["first"]) > 12 for m in parts)
+    month_first = any(int(m["second"]) > 12 for m in parts)
+    if day_first and not month_first:
+        return True, None
+    if day_first and month_first:
+        return False, "dates mix day-first and month-first orders; read as MM/DD/YYYY, other lines quarantined"
+    if parts and not month_first:
+        return False, "slash dates with no part above 12 are ambiguous; read as MM/DD/YYYY (Clockify's default)"
+    return False, None
+
+
+def _entry(tool: ToolFormat, positions: dict[str, int], fields: list[str], day_first: bool) -> tuple:
+    """The time_entries values of one record, in TIME_ENTRIES order; ValueError saying what is unreadable."""
+
+    def value(name: str) -> str | None:
+        return (fields[positions[name]].strip() or None) if name in positions else None
+
+    texts = {name: value(name) for name in TEXT_FIELDS}
+    if texts["user_name"] is None:
+        texts["user_name"] = " ".join(filter(None, (value("first_name"), value("last_name")))) or None
+    hours = parse_duration_hours(value("duration"))
+    rate = parse_decimal(value("billable_rate"), "billable rate")
+    amount = parse_decimal(value("amount"), "amount")
+    if rate is None and amount is not None and hours > 0:
+        rate = amount / hours
+    return (tool.name, *texts.values(), parse_date(value("date"), day_first).isoformat(),
+            str(hours.quantize(HOURS_QUANTUM, ROUND_HALF_UP)), _bool_text(parse_billable(value("billable"))),
+            None if rate is None else str(rate.quantize(CENTS, ROUND_HALF_UP)))
+
+
+def parse_date(text: str | None, day_first: bool) -> date:
+    """ISO (YYYY-MM-DD, also with a time part) or slash/dot dates in the file's order."""
+    if text is None:
+        raise ValueError("no date")
+    iso = ISO_DATE.match(text)
+    slashed = SLASHED_DATE.match(text)
+    try:
+        if iso:
+            return date(int(iso["year"]), int(iso["month"]), int(iso["day"]))
+        if slashed:
+            day, month = (slashed["first"], slashed["second"]) if day_first else (slashed["second"], slashed["first"])
+            return date(int(slashed["year"]), int(month), int(day))
+    except ValueError:
+        pass
+    raise ValueError(f"unreadable date {text!r}")
+
+
+def parse_duration_hours(text: str | None) -> Decimal:
+    """Exact hours from HH:MM:SS, H:MM or decimal hours (point or comma); ValueError otherwise."""
+    if text is None:
+        raise ValueError("no duration")
+    clock = CLOCK_DURATION.match(text)
+    if clock:
+        seconds = int(clock["hours"]) * 3600 + int(clock["minutes"]) * 60 + int(clock["seconds"] or 0)
+        return Decimal(seconds) / Decimal(3600)
+    hours = parse_decimal(text, "duration")
+    if hours < 0:
+        raise ValueError(f"negative duration {text!r}")
+    return hours
+
+
+def parse_decimal(text: str | None, what: str) -> Decimal | None:
+    """A number as the tools write it: `1234.50`, `1,234.50`, `1 234,50`, `95,00 €`. None when empty."""
+    if text is None:
+        return None
+    cleaned = re.sub(r"[\s\u00a0\u202f€$£]", "", text)
+    if "," in cleaned and "." in cleaned:
+        thousands = "," if cleaned.rfind(".") > cleaned.rfind(",") else "."
+        cleaned = cleaned.replace(thousands, "").replace(",", ".")
+    elif cleaned.count(",") == 1:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"unreadable {what} {text!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"unreadable {what} {text!r}")
+    return number
+
+
+def parse_billable(text: str | None) -> bool | None:
+    if text is None:
+        return None
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"unreadable billable flag {text!r}")
+
+
+def _bool_text(flag: bool | None) -> str | None:
+    return None if flag is None else str(flag).lower()
+
+
+def _currency_code(text: str) -> str | None:
+    """Harvest writes currencies as "Euro - EUR"; the code is the last three-letter word."""
+    codes = re.findall(r"\b[A-Za-z]{3}\b", text)
+    return codes[-1].upper() if codes else None
+
+
+def _currency_warning(currencies: list[str]) -> list[str]:
+    foreign = [code for code in currencies if code != "EUR"]
+    if not foreign:
+        return []
+    return [f"amounts in {', '.join(foreign)}, not euros: billable rates loaded unconverted"]

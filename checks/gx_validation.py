@@ -1,0 +1,43 @@
+"""Run a Great Expectations 1.x suite on a pandas frame and report failures as readable sentences."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    suite: str
+    passed: bool
+    evaluated: int
+    failures: list[str] = field(default_factory=list)
+
+
+def validate_frame(frame: pd.DataFrame, suite_name: str, expectations: list) -> ValidationOutcome:
+    """Validate `frame` against `expectations` (GX expectation objects) in an ephemeral GX context."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (context.data_sources.add_pandas(suite_name)
+             .add_dataframe_asset(suite_name)
+             .add_batch_definition_whole_dataframe("whole")
+             .get_batch(batch_parameters={"dataframe": frame}))
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
+    result = batch.validate(suite)
+    failures = [_describe(r) for r in result.results if not r.success]
+    return ValidationOutcome(suite_name, bool(result.success), len(result.results), failures)
+
+
+def _describe(result) -> str:
+    config = result.expectation_config
+    column = config.kwargs.get("column", "")
+    examples = result.result.get("partial_unexpected_list") or []
+    count = result.result.get("unexpected_count")
+    detail = f"{count} unexpected value(s), e.g. {examples[:3]}" if count is not None else "failed"
+    return f"{config.type} on {column or 'table'}: {detail}"

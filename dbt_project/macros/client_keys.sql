@@ -1,0 +1,28 @@
+{#- The client_id convention every mart uses: the company's SIREN when known, else a key derived from the
+    system that knows the company. -#}
+
+{#- A SIREN written with spaces or dots ('123 456 789') -> its 9 digits; anything else (10 digits, letters,
+    blank) -> NULL. -#}
+{% macro normalise_siren(expr) -%}
+    {{ return(adapter.dispatch('normalise_siren', 'vigie')(expr)) }}
+{%- endmacro %}
+
+{% macro default__normalise_siren(expr) -%}
+    case
+        when regexp_full_match(regexp_replace(trim({{ expr }}), '[ .]', '', 'g'), '[0-9]{9}')
+            then regexp_replace(trim({{ expr }}), '[ .]', '', 'g')
+    end
+{%- endmacro %}
+
+
+{#- CRM company without a SIREN -> 'crm-<company id>'. -#}
+{% macro crm_client_id(siren_expr, company_id_expr) -%}
+    coalesce({{ siren_expr }}, 'crm-' || {{ company_id_expr }})
+{%- endmacro %}
+
+
+{#- FEC file whose SIREN is not 9 digits (a made-up or mistyped file name) -> 'fec-<SIREN as received>', or
+    'fec-<file path>' when there is none, so its lines still belong to one identifiable client. -#}
+{% macro fec_client_id(siren_expr, raw_siren_expr, source_file_expr) -%}
+    coalesce({{ siren_expr }}, 'fec-' || coalesce(nullif(trim({{ raw_siren_expr }}), ''), {{ source_file_expr }}))
+{%- endmacro %}

@@ -1,0 +1,198 @@
+"""`vigie`: the command line of contract §3 (demo, run, generate, ui, docs)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from assets.home import VigieHome
+from assets.settings import SettingsError
+
+log = logging.getLogger("vigie")
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT_PROBLEMS = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.command(args)
+    except (SettingsError, UserFacingError) as error:
+        print(f"vigie: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("vigie: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+class UserFacingError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigie", description="Vigie: the accounting firm's morning pipeline.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    demo = commands.add_parser("demo", help="write the sample data set into an empty home and run the pipeline")
+    _home_option(demo)
+    demo.set_defaults(command=cmd_demo)
+
+    run = commands.add_parser("run", help="run the pipeline on what is in landing/")
+    _home_option(run)
+    run.add_argument("--select", help="Dagster asset selection, e.g. 'key:raw/*' or 'group:marts'")
+    run.add_argument("--as-of", type=_iso_date, help="reference date YYYY-MM-DD (default: settings.yml, then today)")
+    run.set_defaults(command=cmd_run)
+
+    generate = commands.add_parser("generate", help="write a synthetic landing/ of any size")
+    generate.add_argument("--out", required=True, type=Path, help="directory to write; DIR/landing/ is created")
+    generate.add_argument("--clients", type=int, default=40)
+    generate.add_argument("--lines-per-client", type=int, default=None)
+    generate.add_argument("--months", type=int, default=36)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.set_defaults(command=cmd_generate)
+
+    ui = commands.add_parser("ui", help="start the Dagster UI on the home's instance")
+    _home_option(ui)
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(command=cmd_ui)
+
+    docs = commands.add_parser("docs", help="write the dbt documentation as static HTML")
+    _home_option(docs)
+    docs.set_defaults(command=cmd_docs)
+    return parser
+
+
+def _home_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="Vigie home directory (default: $VIGIE_HOME, then ./vigie_home)")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    vigie_logger = logging.getLogger("vigie")
+    vigie_logger.handlers[:] = [handler]
+    vigie_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    vigie_logger.propagate = False
+
+
+def cmd_generate(args) -> int:
+    from assets.generate import generate_landing
+
+    report = generate_landing(args.out, clients=args.clients, lines_per_client=args.lines_per_client,
+                              months=args.months, seed=args.seed)
+    print(f"wrote {report.summary()} to {args.out.resolve() / 'landing'}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    home = VigieHome.resolve(args.home)
+    if not home.landing.is_dir():
+        raise UserFacingError(f"{home.landing}: no landing/ directory; put the firm's exports there "
+                              "(or run `vigie generate --out {home.root}`)")
+    return _run_and_report(home, as_of=args.as_of, select=args.select)
+
+
+def cmd_demo(args) -> int:
+    from assets.generate import generate_landing
+
+    home = VigieHome.resolve(args.home)
+    has_input = home.landing.is_dir() and any(p.is_file() for p in home.landing.rglob("*"))
+    as_of = None
+    if has_input:
+        log.info("%s already holds input; running on it", home.landing)
+    else:
+        report = generate_landing(home.root)
+        log.info("wrote the sample firm (%s) to %s", report.summary(), home.landing)
+        as_of = report.as_of
+    code = _run_and_report(home, as_of=as_of)
+    if code != EXIT_FAILED:
+        _print_demo_tour(home)
+    return code
+
+
+def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None) -> int:
+    from orchestration.runner import run_pipeline
+
+    log.info("running the pipeline on %s", home.root)
+    outcome = run_pipeline(home, as_of=as_of, select=select)
+    for problem in outcome.problems:
+        print(f"vigie: {problem}", file=sys.stderr)
+    if not outcome.success:
+        print(f"vigie: run {outcome.run_id} failed: {outcome.failure}", file=sys.stderr)
+    elif outcome.problems:
+        print(f"vigie: run {outcome.run_id} completed; {len(outcome.problems)} input problem(s) listed in "
+              "ingest_files and ingest_rejections", file=sys.stderr)
+    else:
+        log.info("run %s completed; marts in %s", outcome.run_id, home.marts_db)
+    return outcome.exit_code
+
+
+def _print_demo_tour(home: VigieHome) -> None:
+    import duckdb
+
+    with duckdb.connect(str(home.marts_db), read_only=True) as con:
+        tables = con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name").fetchall()
+        opportunities = con.execute(
+            "SELECT client_id, mission_title, trigger_text FROM fct_opportunities WHERE status = 'open'"
+            " ORDER BY client_id, rule_id LIMIT 20").fetchall()
+    print(f"\nMarts for BI tools: {home.marts_db}\nParquet files:      {home.parquet}/")
+    print("Tables: " + ", ".join(f"{name} ({rows})" for name, rows in tables))
+    if opportunities:
+        print("\nDetected opportunities:")
+        for client_id, title, text in opportunities:
+            print(f"  {client_id:<12} {title:<45} {text}")
+    else:
+        print("\nDetected opportunities: none yet (the rules engine publishes fct_opportunities).")
+    print(f"\nNext: `vigie ui --home {home.root}` shows the lineage and the run history.")
+
+
+def cmd_ui(args) -> int:
+    from orchestration.runner import activate_home, prepare_dbt_manifest
+
+    home = VigieHome.resolve(args.home)
+    activate_home(home)
+    prepare_dbt_manifest()
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
+    log.info("Dagster UI on http://127.0.0.1:%s (instance %s)", args.port, os.environ["DAGSTER_HOME"])
+    return subprocess.call(command)
+
+
+def cmd_docs(args) -> int:
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.dbt_assets import DBT_PROJECT_DIR
+    from orchestration.runner import activate_home
+
+    home = VigieHome.resolve(args.home)
+    activate_home(home)
+    target = home.warehouse / "dbt_docs_target"
+    result = dbtRunner().invoke(["docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)])
+    if not result.success:
+        raise UserFacingError(f"dbt docs generate failed: {result.exception or 'see the log above'}")
+    out_dir = home.root / "docs"
+    out_dir.mkdir(exist_ok=True)
+    shutil.copy(target / "static_index.html", out_dir / "index.html")
+    print(f"dbt documentation: {out_dir / 'index.html'}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""dbt models as Dagster assets; dbt tests become their asset checks (dagster-dbt's default)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.ingest_assets import WAREHOUSE_POOL, raw_key
+from orchestration.resources import VigieResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+# dbt runs from the same virtual environment as Vigie, whatever PATH says.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
+
+
+class VigieDbtTranslator(DagsterDbtTranslator):
+    """Asset keys by layer: raw/<table> for sources, staging|intermediate|marts/<model>, seeds/<seed>."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return raw_key(dbt_resource_props["name"])
+        return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return _layer(dbt_resource_props)
+
+
+def _layer(props: Mapping[str, Any]) -> str:
+    if props["resource_type"] == "seed":
+        return "seeds"
+    fqn = props.get("fqn", [])
+    return fqn[1] if len(fqn) > 2 else "models"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+            dagster_dbt_translator=VigieDbtTranslator(), pool=WAREHOUSE_POOL)
+def vigie_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
+    invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
+    # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
+    events = list(invocation.stream())
+    yield from _with_row_counts(events, vigie.vigie_home.warehouse_db)
+
+
+def _with_row_counts(events: list, warehouse_db: Path) -> Iterator:
+    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+        tables = {(schema, name) for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        for event in events:
+            if isinstance(event, dg.Output | dg.AssetMaterialization):
+                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
+                path = key.path if key else event.output_name.split("__")
+                if len(path) == 2 and tuple(path) in tables:
+                    rows = con.execute(f'SELECT count(*) FROM "{path[0]}"."{path[1]}"').fetchone()[0]
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+            yield event
+
+
+def published_models() -> list[str]:
+    """Names of the marts tagged `published` in the dbt manifest: the BI contract's tables."""
+    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and "published" in n.get("tags", []))

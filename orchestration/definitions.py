@@ -1,0 +1,22 @@
+"""The Vigie code location: every asset, check, job, schedule and sensor, composed once."""
+
+import dagster as dg
+
+from orchestration.automation import daily_schedule, landing_files_sensor, pipeline_job
+from orchestration.dbt_assets import dbt_resource, vigie_dbt_models
+from orchestration.ingest_assets import ingest_assets, ingest_ledger, landing_specs
+from orchestration.publish_assets import publish
+from orchestration.quality_checks import gx_checks
+from orchestration.resources import VigieResource
+
+defs = dg.Definitions(
+    assets=[*landing_specs, *ingest_assets, ingest_ledger, vigie_dbt_models, publish],
+    asset_checks=gx_checks,
+    jobs=[pipeline_job],
+    schedules=[daily_schedule],
+    sensors=[landing_files_sensor],
+    resources={
+        "vigie": VigieResource(home=dg.EnvVar("VIGIE_HOME"), as_of=dg.EnvVar("VIGIE_AS_OF")),
+        "dbt": dbt_resource(),
+    },
+)

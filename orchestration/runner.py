@@ -1,0 +1,107 @@
+"""Runs the pipeline through the real Dagster definitions, recorded in the home's Dagster instance.
+
+Everything that depends on the home (environment for dbt and the Dagster instance) is set here, when a command
+starts, never at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from assets.home import VigieHome
+from assets.ingest.registry import current_problems
+
+log = logging.getLogger("vigie")
+
+DAGSTER_INSTANCE_SETTINGS = {
+    "telemetry": {"enabled": False},
+    # Every writer of the working DuckDB shares this pool; DuckDB allows one writing process per file.
+    "concurrency": {"pools": {"default_limit": 1}},
+}
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    problems: list[str] = field(default_factory=list)  # rejected files and quarantined lines, one line each
+    failure: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if not self.success:
+            return 1
+        return 2 if self.problems else 0
+
+
+def activate_home(home: VigieHome) -> None:
+    """Point dbt, Dagster and the libraries at this home, and keep them off the network."""
+    home.ensure()
+    os.environ["VIGIE_HOME"] = str(home.root)
+    os.environ["VIGIE_WAREHOUSE_DB"] = str(home.warehouse_db)
+    os.environ.setdefault("DAGSTER_HOME", str(home.root / ".dagster"))
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    _write_instance_settings(Path(os.environ["DAGSTER_HOME"]))
+
+
+def _write_instance_settings(dagster_home: Path) -> None:
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    settings_file = dagster_home / "dagster.yaml"
+    if not settings_file.exists():
+        settings_file.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS, sort_keys=False), encoding="utf-8")
+
+
+def prepare_dbt_manifest() -> None:
+    """Parse the dbt project so the definitions see the current models (dagster-dbt reads manifest.json)."""
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.dbt_assets import DBT_PROJECT_DIR
+    result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                                 str(DBT_PROJECT_DIR), "--quiet"])
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
+
+
+def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None) -> RunOutcome:
+    activate_home(home)
+    prepare_dbt_manifest()
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("vigie_pipeline")
+    selection = None
+    if select:
+        selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
+    run_config = {
+        "resources": {"vigie": {"config": {"home": str(home.root), "as_of": as_of.isoformat() if as_of else ""}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(run_config=run_config, instance=instance, asset_selection=selection,
+                                        raise_on_error=False)
+    outcome = RunOutcome(success=result.success, run_id=result.run_id)
+    if not result.success:
+        outcome.failure = _first_failure(result)
+    if home.warehouse_db.exists():
+        with duckdb.connect(str(home.warehouse_db), read_only=True) as con:
+            outcome.problems = current_problems(con, home.landing)
+    return outcome
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip().splitlines()[0] if error else "unknown error"
+            return f"step {event.step_key} failed: {message}"
+    return "the run failed"
