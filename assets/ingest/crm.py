@@ -1,7 +1,8 @@
 """The CRM export (contract §2): one CSV or JSON Lines file per object, Sellsy API v2 field names.
 
-Files are recognised by the object name in their file name (`companies.csv`, `sellsy_companies_2026-10-31.jsonl`),
-their key fields land as text in raw.crm_<object>; typing and status checks happen in dbt staging.
+Files are recognised by the object name in their file name (`companies.csv`,
+`sellsy_companies_2026-10-31.jsonl`); their key fields land as text in raw.crm_<object>; typing and status
+checks happen in dbt staging.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from assets.ingest.tabular import ObjectFileLoader
 
 
 class CrmLoader(ObjectFileLoader):
-    """SourceLoader for landing/crm/: see ObjectFileLoader for file naming, supersession and version order."""
+    """SourceLoader for landing/crm/: ObjectFileLoader describes file naming, values and versions."""
 
     source = "crm"
     objects = CRM_OBJECTS

@@ -10,7 +10,7 @@ from assets.ingest.tabular import ObjectFileLoader
 
 
 class PracticeLoader(ObjectFileLoader):
-    """SourceLoader for landing/practice/: see ObjectFileLoader for file naming, supersession and version order."""
+    """SourceLoader for landing/practice/: ObjectFileLoader describes file naming, values and versions."""
 
     source = "practice"
     objects = PRACTICE_FILES

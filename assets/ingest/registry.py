@@ -156,7 +156,7 @@ def _record(con, loader, file_path: str, sha: str, report: FileReport, status: s
         [file_path, loader.source, report.entity, report.client_id, sha, report.supersede_key,
          report.version_rank_key, status, report.rows_read, report.rows_loaded, report.rows_quarantined,
          json.dumps(report.warnings, ensure_ascii=False), json.dumps(report.details, ensure_ascii=False, default=str),
-         datetime.now().replace(microsecond=0), run_id],
+         datetime.now(), run_id],
     )
     if report.rejections:
         con.executemany(

@@ -1,11 +1,11 @@
 """Reading the small tabular exports (CRM, practice, time tracking): CSV and JSON Lines, record by record.
 
-Every record keeps the physical line where it starts (the header being line 1) and its raw text, so a bad record
-can be quarantined with both. These files hold at most a few hundred thousand rows: they are read in memory with
-Python's csv/json modules and written to DuckDB in one bulk insert per file.
+Every record keeps the physical line where it starts (the header being line 1) and its raw text, so a bad
+record can be quarantined with both. These files hold at most a few hundred thousand rows: they are read in
+memory with Python's csv/json modules and written to DuckDB in one bulk insert per file.
 
-`ObjectFileLoader` is the loader shared by the two "one file per object" sources (CRM and practice): the object
-is recognised from the file name, the key fields of raw_tables are kept as text, the rest is ignored.
+`ObjectFileLoader` is the loader shared by the two "one file per object" sources (CRM and practice): the
+object is recognised from the file name, the key fields of raw_tables are kept as text, the rest is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +52,8 @@ class TabularContent:
 
 
 def decode_file(path: Path) -> tuple[str, str, list[str]]:
-    """The file's text, the encoding used and warnings. UTF-8 (BOM or not) expected; Windows-1252 tolerated."""
+    """The file's text, the encoding used and warnings. UTF-8 (with or without BOM) is expected; a
+    Windows-1252 file (a spreadsheet re-save) is read too, with a warning."""
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", []
@@ -72,15 +74,14 @@ def _sniff_delimiter(header_line: str) -> str:
 def read_csv(text: str) -> TabularContent:
     """Split CSV text (RFC 4180 quoting, quoted fields may span lines) into a header and records.
 
-    A record's line number is the physical line where it starts (header = line 1). Blank lines carry no data:
-    they are skipped and counted in `blank_lines`. Records whose field count differs from the header's, or that
-    the csv module cannot split, are returned as rejections.
+    A record's line number is the physical line where it starts (header = line 1). Blank lines carry no
+    data: they are skipped and counted in `blank_lines`. Records whose field count differs from the
+    header's, or that the csv module cannot split, are returned as rejections.
     """
     if not text.strip():
         raise FileRejected("empty file: no header line")
-    # newline="" splits physical lines on \n, \r\n and \r only (str.splitlines would also split on \x0c, \u2028...).
+    # newline="" splits physical lines on \n, \r\n and \r only (str.splitlines also splits on \x0c, \u2028...)
     lines = list(io.StringIO(text, newline=""))
-    delimiter = _sniff_delimiter(lines[0])
     consumed: list[str] = []
 
     def physical_lines():
@@ -88,6 +89,7 @@ def read_csv(text: str) -> TabularContent:
             consumed.append(line)
             yield line
 
+    delimiter = _sniff_delimiter(lines[0])
     reader = csv.reader(physical_lines(), delimiter=delimiter)
     content = TabularContent(header=[], records=[], details={"delimiter": delimiter})
     while True:
@@ -98,7 +100,8 @@ def read_csv(text: str) -> TabularContent:
         except StopIteration:
             break
         except csv.Error as error:
-            content.rejections.append(Rejection(start_line, f"unreadable CSV record: {error}", _raw(consumed)))
+            reason = f"unreadable CSV record: {error}"
+            content.rejections.append(Rejection(start_line, reason, _raw(consumed)))
             continue
         _place_csv_record(content, TextRecord(start_line, _raw(consumed), fields))
     return content
@@ -110,9 +113,8 @@ def _place_csv_record(content: TabularContent, record: TextRecord) -> None:
     elif not content.header:
         content.header = [name.strip() for name in record.values]
     elif len(record.values) != len(content.header):
-        content.rejections.append(Rejection(
-            record.line_number, f"{len(record.values)} fields where the header has {len(content.header)}",
-            record.raw))
+        reason = f"{len(record.values)} fields where the header has {len(content.header)}"
+        content.rejections.append(Rejection(record.line_number, reason, record.raw))
     else:
         content.records.append(record)
 
@@ -131,11 +133,12 @@ def read_jsonl(text: str) -> TabularContent:
         try:
             value = json.loads(raw, parse_float=str, parse_int=str)
         except json.JSONDecodeError as error:
-            content.rejections.append(Rejection(line_number, f"invalid JSON: {error.msg} at column {error.colno}",
-                                                raw))
+            reason = f"invalid JSON: {error.msg} at column {error.colno}"
+            content.rejections.append(Rejection(line_number, reason, raw))
             continue
         if not isinstance(value, dict):
-            content.rejections.append(Rejection(line_number, f"not a JSON object but {type(value).__name__}", raw))
+            reason = f"not a JSON object but {type(value).__name__}"
+            content.rejections.append(Rejection(line_number, reason, raw))
             continue
         content.records.append(TextRecord(line_number, raw, value))
     return content
@@ -147,7 +150,8 @@ def _raw(lines: Sequence[str]) -> str:
 
 def json_value_as_text(value) -> str | None:
     """Raw layer values are text: JSON strings as they are, numbers as written, booleans as true/false,
-    nested objects and arrays as compact JSON, null as NULL."""
+    null as NULL, nested objects and arrays as compact JSON (where numbers, read as their exact text by
+    `read_jsonl`, appear as strings)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -178,11 +182,18 @@ def insert_rows(con, table: str, columns: Sequence[str], rows: Sequence[Sequence
         con.unregister(view)
 
 
-def match_object_name(file_name: str, names: Sequence[str]) -> str | None:
-    """The known object a file name is about: `companies.csv`, `Companies.JSONL`, `sellsy_companies_2026-10-31.csv`.
+def load_stamp() -> str:
+    """The load time to the microsecond, as a version_rank_key part: among versions of one file path, the one
+    loaded last is the newest (the registry's own tie-break, loaded_at, only has second precision)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
-    The object's name must appear as a whole word of the file stem (words separated by `_`, `-`, `.` or spaces),
-    case-insensitively. None when no name matches; FileRejected when several do.
+
+def match_object_name(file_name: str, names: Sequence[str]) -> str | None:
+    """The known object a file name is about: `companies.csv`, `Companies.JSONL`,
+    `sellsy_companies_2026-10-31.csv`.
+
+    The object's name must appear as a whole word of the file stem (words separated by `_`, `-`, `.` or
+    spaces), case-insensitively. None when no name matches; FileRejected when several do.
     """
     stem = re.sub(r"[-. ]", "_", Path(file_name).stem.lower())
     found = [name for name in names if re.search(rf"(?:^|_){re.escape(name)}(?:_|$)", stem)]
@@ -194,13 +205,19 @@ def match_object_name(file_name: str, names: Sequence[str]) -> str | None:
 class ObjectFileLoader:
     """One file per object, named after it; key fields kept as text in raw.<source>_<object>.
 
-    Subclasses set `source`, `objects` (object name -> key fields, from raw_tables), `object_label` (how the
-    firm calls one object in messages), `suffixes` and `raw_tables`.
+    Subclasses set `source`, `objects` (object name -> key fields, from raw_tables), `object_label` (what
+    one kind of file is called in messages), `suffixes` and `raw_tables`.
 
-    A newer export of an object replaces the previous one: supersede_key is "<source>:<object>" and the
-    version_rank_key is the file's path inside the source directory, lower-cased, so that with dated names
-    (`sellsy_companies_2026-10-31.csv` after `sellsy_companies_2026-09-30.csv`) or dated sub-folders the latest
-    date wins. Two files with the same rank (the same path re-exported) are ordered by load time by the registry.
+    Values: CSV fields as written, an empty field as NULL (CSV cannot tell empty from absent); JSON values
+    as `json_value_as_text` says. Key fields missing from the file are NULL, with one warning; other fields
+    are ignored, with one warning. A record without `id` (for objects that have one) is quarantined; a CSV
+    header without `id` rejects the file, since none of its records could be loaded.
+
+    Versions: a newer export of an object replaces the previous one. supersede_key is "<source>:<object>";
+    version_rank_key is the file's path inside the source directory, lower-cased, then the load time: with
+    dated names (`sellsy_companies_2026-10-31.csv` after `sellsy_companies_2026-09-30.csv`) or dated
+    sub-folders the latest date wins, whatever the files' modification times or the order they arrive in;
+    a re-export under the same path wins over what was loaded from that path before.
     """
 
     source: str
@@ -231,7 +248,8 @@ class ObjectFileLoader:
             entity=name, rows_read=content.rows_read, rows_loaded=len(rows),
             rejections=sorted([*content.rejections, *rejections], key=lambda r: r.line_number),
             warnings=[*warnings, *field_warnings],
-            supersede_key=f"{self.source}:{name}", version_rank_key=file_path.split("/", 1)[-1].lower(),
+            supersede_key=f"{self.source}:{name}",
+            version_rank_key=f"{file_path.split('/', 1)[-1].lower()}|{load_stamp()}",
             details={"encoding": encoding, "blank_lines": content.blank_lines, **content.details},
         )
 
@@ -243,8 +261,7 @@ class ObjectFileLoader:
         position = {column: header.index(column) for column in keys if column in header}
         rows, rejections = [], []
         for record in content.records:
-            values = [record.values[position[key]] if key in position else None for key in keys]
-            values = [value if value else None for value in values]  # CSV cannot tell empty from absent
+            values = [(record.values[position[key]] or None) if key in position else None for key in keys]
             self._keep_or_reject(keys, record, values, rows, rejections)
         return rows, rejections, _field_warnings(keys, header)
 
@@ -259,7 +276,7 @@ class ObjectFileLoader:
         return rows, rejections, _field_warnings(keys, seen) if content.records else []
 
     @staticmethod
-    def _keep_or_reject(keys, record: TextRecord, values: list, rows: list, rejections: list) -> None:
+    def _keep_or_reject(keys: list[str], record: TextRecord, values: list, rows: list, rejections: list):
         if "id" in keys and not (values[keys.index("id")] or "").strip():
             rejections.append(Rejection(record.line_number, "record without id", record.raw))
         else:
@@ -267,9 +284,9 @@ class ObjectFileLoader:
 
 
 def _field_warnings(keys: Sequence[str], present) -> list[str]:
-    present_set = set(present)
-    missing = [key for key in keys if key not in present_set]
-    extra = sorted(present_set - set(keys))
+    present = set(present)
+    missing = [key for key in keys if key not in present]
+    extra = sorted(name for name in present - set(keys) if name)  # a trailing separator gives a nameless one
     warnings = []
     if missing:
         warnings.append(f"missing key columns, loaded as empty: {', '.join(missing)}")

@@ -1,17 +1,18 @@
-"""Time-tracking exports (contract §2): Clockify, Toggl Track and Harvest CSV files, told apart by their header.
+"""Time-tracking exports (contract §2): Clockify, Toggl Track and Harvest CSV files, told apart by header.
 
-Each tool's detailed export is normalised to raw.time_entries (one row per time entry): who, for which client,
-project and task, on which date, how long (hours as DECIMAL), billable or not, at which billable rate.
-Header names are matched case-insensitively and without their currency suffix ("Billable Rate (EUR)").
+Each tool's detailed export is normalised to raw.time_entries (one row per time entry): who, for which
+client, project and task, on which date, how long (hours as DECIMAL), billable or not, at which billable
+rate. Header names are matched case-insensitively and without their currency suffix ("Billable Rate (EUR)").
 
 Per tool (detailed exports, as the tools write them):
-- Clockify: Start Date as the workspace's date format (MM/DD/YYYY by default, DD/MM/YYYY or ISO elsewhere),
+- Clockify: Start Date in the workspace's date format (MM/DD/YYYY by default, DD/MM/YYYY or ISO elsewhere),
   "Duration (h)" as HH:MM:SS or decimal hours, "Duration (decimal)", "Billable Rate (XXX)".
-- Toggl Track: "Start date" YYYY-MM-DD, "Duration" HH:MM:SS, "Amount (XXX)" but no rate column: the rate is
-  derived as amount / duration, rounded to the cent.
-- Harvest: "Date" YYYY-MM-DD, "Hours" decimal (or H:MM), "First Name" + "Last Name" for the user, no e-mail.
-Slash dates are read day-first when some first part of the file's dates exceeds 12, month-first when some second
-part does, and otherwise month-first (Clockify's documented default), with a warning saying so.
+- Toggl Track: "Start date" YYYY-MM-DD, "Duration" HH:MM:SS, "Amount (XXX)" but no rate column: the rate
+  is derived as amount / duration, rounded to the cent.
+- Harvest: "Date" YYYY-MM-DD, "Hours" decimal (or H:MM), "First Name" + "Last Name" for the user, no
+  e-mail, a "Currency" column ("Euro - EUR").
+Slash dates are read day-first when some first part of the file's dates exceeds 12, month-first when some
+second part does, and otherwise month-first (Clockify's documented default), with a warning saying so.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
 from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
-from assets.ingest.tabular import decode_file, insert_rows, read_csv
+from assets.ingest.tabular import decode_file, insert_rows, load_stamp, read_csv
 
 HOURS_QUANTUM = Decimal("0.0001")  # scale of time_entries.duration_hours
 CENTS = Decimal("0.01")
@@ -60,17 +61,17 @@ class ToolFormat:
 CLOCKIFY = ToolFormat(
     "clockify", "a Clockify detailed report",
     (frozenset({"start date", "duration (h)"}), frozenset({"start date", "duration (decimal)"})),
-    {"user_name": ("user",), "user_email": ("email",), "client_name": ("client",), "project_name": ("project",),
-     "task": ("task",), "description": ("description",), "date": ("start date",),
-     "duration": ("duration (h)", "duration (decimal)"), "billable": ("billable",),
+    {"user_name": ("user",), "user_email": ("email",), "client_name": ("client",),
+     "project_name": ("project",), "task": ("task",), "description": ("description",),
+     "date": ("start date",), "duration": ("duration (h)", "duration (decimal)"), "billable": ("billable",),
      "billable_rate": ("billable rate",), "amount": ("billable amount",)},
 )
 TOGGL = ToolFormat(
     "toggl", "a Toggl Track detailed export", (frozenset({"start date", "duration"}),),
     {"user_name": ("user", "member"), "user_email": ("email",), "client_name": ("client",),
-     "project_name": ("project",), "task": ("task",), "description": ("description",), "date": ("start date",),
-     "duration": ("duration",), "billable": ("billable",), "billable_rate": ("billable rate", "rate"),
-     "amount": ("amount", "billable amount")},
+     "project_name": ("project",), "task": ("task",), "description": ("description",),
+     "date": ("start date",), "duration": ("duration",), "billable": ("billable",),
+     "billable_rate": ("billable rate", "rate"), "amount": ("amount", "billable amount")},
 )
 HARVEST = ToolFormat(
     "harvest", "a Harvest detailed time report", (frozenset({"date", "hours"}),),
@@ -80,14 +81,15 @@ HARVEST = ToolFormat(
      "billable_rate": ("billable rate",), "amount": ("billable amount",), "currency": ("currency",)},
 )
 TOOL_FORMATS = (CLOCKIFY, TOGGL, HARVEST)  # Clockify before Toggl: both have "Start Date"
-TEXT_FIELDS = ("user_name", "user_email", "client_name", "project_name", "project_code", "task", "description")
+TEXT_FIELDS = ("user_name", "user_email", "client_name", "project_name", "project_code", "task",
+               "description")
 
 
 class TimeTrackingLoader:
     """SourceLoader for landing/timetracking/*.csv.
 
-    Each file is its own set of entries (different files add up); a re-export under the same path replaces the
-    previous version: supersede_key is "timetracking:<file path>" and the latest load wins.
+    Each file is its own set of entries (different files add up); a re-export under the same path replaces
+    the previous version: supersede_key is "timetracking:<file path>" and version_rank_key the load time.
     """
 
     source = "timetracking"
@@ -99,12 +101,11 @@ class TimeTrackingLoader:
     def load(self, con, path: Path, file_path: str, sha256: str) -> FileReport:
         text, encoding, warnings = decode_file(path)
         content = read_csv(text)
-        header, header_currencies = _normalise_header(content.header)
+        header, currencies = _normalise_header(content.header)
         tool = detect_tool(header)
         positions = tool.positions(header)
-        dates = [record.values[positions["date"]] for record in content.records]
-        day_first, order_warning = slash_date_order(dates)
-        rows, rejections, row_currencies = [], [], set()
+        day_first, order_warning = slash_date_order([r.values[positions["date"]] for r in content.records])
+        rows, rejections = [], []
         for record in content.records:
             try:
                 entry = _entry(tool, positions, record.values, day_first)
@@ -113,24 +114,23 @@ class TimeTrackingLoader:
                 continue
             rows.append((*entry, sha256, file_path, record.line_number))
             if "currency" in positions:
-                row_currencies.add(_currency_code(record.values[positions["currency"]]))
+                currencies.add(_currency_code(record.values[positions["currency"]]))
         insert_rows(con, "time_entries", [*TIME_ENTRIES, *LINEAGE_COLUMNS], rows)
-        currencies = sorted((header_currencies | row_currencies) - {None})
+        currencies = sorted(currencies - {None})
         warnings += [order_warning] if order_warning else []
         warnings += _currency_warning(currencies)
         return FileReport(
             entity=tool.name, rows_read=content.rows_read, rows_loaded=len(rows),
             rejections=sorted([*content.rejections, *rejections], key=lambda r: r.line_number),
-            warnings=warnings,
-            supersede_key=f"timetracking:{file_path}",
+            warnings=warnings, supersede_key=f"timetracking:{file_path}", version_rank_key=load_stamp(),
             details={"tool": tool.name, "encoding": encoding, "blank_lines": content.blank_lines,
                      "date_order": "DD/MM/YYYY" if day_first else "MM/DD/YYYY", "currencies": currencies,
                      **content.details},
         )
 
 
-def _normalise_header(names: list[str]) -> tuple[list[str], set[str]]:
-    """Lower-case, single-spaced names without their currency suffix, and the currencies those suffixes named."""
+def _normalise_header(names: list[str]) -> tuple[list[str], set[str | None]]:
+    """Lower-case, single-spaced names without their currency suffix, and the currencies the suffixes name."""
     header, currencies = [], set()
     for name in names:
         cleaned = " ".join(name.lower().split())
@@ -143,7 +143,7 @@ def _normalise_header(names: list[str]) -> tuple[list[str], set[str]]:
 
 
 def detect_tool(header: list[str]) -> ToolFormat:
-    """The tool whose export this header is; FileRejected naming the expected tools otherwise."""
+    """The tool whose export this (normalised) header is; FileRejected naming the expected tools otherwise."""
     present = set(header)
     for tool in TOOL_FORMATS:
         if tool.recognises(present):
@@ -161,9 +161,9 @@ def slash_date_order(values: list[str]) -> tuple[bool, str | None]:
     if day_first and not month_first:
         return True, None
     if day_first and month_first:
-        return False, "dates mix day-first and month-first orders; read as MM/DD/YYYY, other lines quarantined"
+        return False, "dates mix day-first and month-first orders; read as MM/DD/YYYY, the others quarantined"
     if parts and not month_first:
-        return False, "slash dates with no part above 12 are ambiguous; read as MM/DD/YYYY (Clockify's default)"
+        return False, "slash dates with no part above 12 are ambiguous; read as MM/DD/YYYY (Clockify default)"
     return False, None
 
 
@@ -176,18 +176,21 @@ def _entry(tool: ToolFormat, positions: dict[str, int], fields: list[str], day_f
     texts = {name: value(name) for name in TEXT_FIELDS}
     if texts["user_name"] is None:
         texts["user_name"] = " ".join(filter(None, (value("first_name"), value("last_name")))) or None
+    entry_date = parse_date(value("date"), day_first)
     hours = parse_duration_hours(value("duration"))
+    billable = parse_billable(value("billable"))
     rate = parse_decimal(value("billable_rate"), "billable rate")
     amount = parse_decimal(value("amount"), "amount")
     if rate is None and amount is not None and hours > 0:
         rate = amount / hours
-    return (tool.name, *texts.values(), parse_date(value("date"), day_first).isoformat(),
-            str(hours.quantize(HOURS_QUANTUM, ROUND_HALF_UP)), _bool_text(parse_billable(value("billable"))),
+    return (tool.name, *texts.values(), entry_date.isoformat(),
+            str(hours.quantize(HOURS_QUANTUM, ROUND_HALF_UP)),
+            None if billable is None else str(billable).lower(),
             None if rate is None else str(rate.quantize(CENTS, ROUND_HALF_UP)))
 
 
 def parse_date(text: str | None, day_first: bool) -> date:
-    """ISO (YYYY-MM-DD, also with a time part) or slash/dot dates in the file's order."""
+    """ISO (YYYY-MM-DD, also with a time part) or slash/dot dates in the file's order; else ValueError."""
     if text is None:
         raise ValueError("no date")
     iso = ISO_DATE.match(text)
@@ -196,8 +199,9 @@ def parse_date(text: str | None, day_first: bool) -> date:
         if iso:
             return date(int(iso["year"]), int(iso["month"]), int(iso["day"]))
         if slashed:
-            day, month = (slashed["first"], slashed["second"]) if day_first else (slashed["second"], slashed["first"])
-            return date(int(slashed["year"]), int(month), int(day))
+            first, second = int(slashed["first"]), int(slashed["second"])
+            day, month = (first, second) if day_first else (second, first)
+            return date(int(slashed["year"]), month, day)
     except ValueError:
         pass
     raise ValueError(f"unreadable date {text!r}")
@@ -245,10 +249,6 @@ def parse_billable(text: str | None) -> bool | None:
     if word in FALSE_WORDS:
         return False
     raise ValueError(f"unreadable billable flag {text!r}")
-
-
-def _bool_text(flag: bool | None) -> str | None:
-    return None if flag is None else str(flag).lower()
 
 
 def _currency_code(text: str) -> str | None:
