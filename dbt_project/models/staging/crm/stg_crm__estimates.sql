@@ -1,0 +1,51 @@
+{%- set known_statuses = ['draft', 'sent', 'read', 'accepted', 'refused', 'expired', 'advanced', 'partialinvoiced',
+                          'invoiced', 'cancelled'] -%}
+
+with
+
+source as (
+
+    select * from {{ source('crm', 'crm_estimates') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        {{ clean_text('id') }} as estimate_id,
+        {{ clean_text('company_id') }} as company_id,
+        {{ clean_text('deal_id') }} as deal_id,
+        {{ clean_text('number') }} as estimate_number,
+
+        ---------- status
+        {{ normalise_code('status') }} as status,
+
+        ---------- amounts
+        {{ parse_decimal('total_excl_tax') }} as total_excl_tax,
+        {{ parse_decimal('total_incl_tax') }} as total_incl_tax,
+
+        ---------- dates
+        {{ parse_date('date') }} as estimate_date,
+        {{ parse_date('expiry_date') }} as expiry_date,
+
+        ---------- lineage
+        _file_sha256,
+        _source_file,
+        _line_number
+
+    from source
+
+),
+
+flagged as (
+
+    select
+        *,
+        {{ is_one_of('status', known_statuses) }} as is_known_status
+    from renamed
+
+)
+
+select * from flagged

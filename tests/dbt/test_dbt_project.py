@@ -1,0 +1,263 @@
+"""Builds the dbt project on a small raw layer (tests/dbt/sample_warehouse.py) and checks the marts against
+figures computed here, straight from the sample's ledger lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt.cli.main import dbtRunner
+
+from tests.dbt.sample_warehouse import ALPHA, BETA, FEC_FILES, FecFile, build_sample_warehouse
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+OPENING_JOURNALS_IN_SAMPLE = {"AN", "ANO"}
+PUBLISHED_MARTS = {
+    "dim_clients",
+    "fct_indicators_monthly",
+    "ingest_files",
+    "ingest_rejections",
+    "fct_account_status",
+    "fct_opportunities",
+    "fct_client_sales",
+    "client_summaries",
+    "fct_deals",
+    "fct_sales_pipeline",
+    "fct_practice_daily",
+    "rpt_practice_clients",
+}
+
+
+def _dbt(args: list[str], target: Path):
+    return dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(target / "target"),
+            "--log-path",
+            str(target / "logs"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One `dbt build` for the whole module: (warehouse path, build result, target directory)."""
+    root = tmp_path_factory.mktemp("dbt")
+    warehouse = root / "vigie.duckdb"
+    build_sample_warehouse(warehouse)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
+        env.setenv("DO_NOT_TRACK", "1")
+        result = _dbt(["build", "--vars", "{as_of_date: '2025-01-06'}"], root)
+    return warehouse, result, root / "target"
+
+
+@pytest.fixture(scope="module")
+def warehouse(built):
+    path, result, _ = built
+    assert result.success, result.exception
+    # dbt-duckdb keeps its DuckDB instance open in this process: a connection with the same (default)
+    # configuration shares it, where a read_only one would be refused
+    con = duckdb.connect(str(path))
+    yield con
+    con.close()
+
+
+def _indicators(con, client_id: str) -> dict[date, dict]:
+    cursor = con.execute(
+        "SELECT * FROM marts.fct_indicators_monthly WHERE client_id = ? ORDER BY month", [client_id]
+    )
+    names = [d[0] for d in cursor.description]
+    return {row[names.index("month")]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+
+
+# ---- reference calculation, straight from the sample lines (domain.md §2) ----
+
+
+def _month(day: str) -> date:
+    return date.fromisoformat(day).replace(day=1)
+
+
+def _is_opening(journal: str) -> bool:
+    return journal.upper() in OPENING_JOURNALS_IN_SAMPLE
+
+
+def _covered_months(fec: FecFile) -> set[date]:
+    months = sorted(_month(day) for journal, day, *_ in fec.lines if not _is_opening(journal))
+    covered, current = set(), months[0]
+    while current <= months[-1]:
+        covered.add(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return covered
+
+
+def _file_of_month(siren: str, month: date) -> FecFile:
+    candidates = [f for f in FEC_FILES if f.siren == siren and month in _covered_months(f)]
+    closing_after = [f for f in candidates if f.closing_date >= month]
+    if closing_after:
+        return min(closing_after, key=lambda f: f.closing_date)
+    return max(candidates, key=lambda f: f.closing_date)
+
+
+def _flow(fec: FecFile, month: date, prefixes: tuple[str, ...]) -> Decimal:
+    """credit - debit of the month's non-opening lines on accounts under `prefixes`."""
+    return sum(
+        (
+            Decimal(credit) - Decimal(debit)
+            for journal, day, account, debit, credit in fec.lines
+            if not _is_opening(journal) and _month(day) == month and account.startswith(prefixes)
+        ),
+        Decimal(0),
+    )
+
+
+def _account_balances(fec: FecFile, month: date) -> dict[str, Decimal]:
+    """debit - credit per account at the end of `month`: the file's openings and its lines up to then."""
+    balances: dict[str, Decimal] = {}
+    for journal, day, account, debit, credit in fec.lines:
+        if _is_opening(journal) or _month(day) <= month:
+            balances[account] = balances.get(account, Decimal(0)) + Decimal(debit) - Decimal(credit)
+    return balances
+
+
+def _expected(siren: str, month: date) -> dict[str, Decimal]:
+    fec = _file_of_month(siren, month)
+    balances = _account_balances(fec, month)
+    return {
+        "revenue": _flow(fec, month, ("70",)),
+        "payroll": -_flow(fec, month, ("641", "644", "645", "646", "647", "648", "649")),
+        "cash_net": sum((b for a, b in balances.items() if a.startswith(("512", "519"))), Decimal(0)),
+        "receivables": sum((b for a, b in balances.items() if a.startswith("411") and b > 0), Decimal(0)),
+        "payables": sum((-b for a, b in balances.items() if a.startswith("401") and b < 0), Decimal(0)),
+        "source_file": fec.path,
+    }
+
+
+# ---- tests ----
+
+
+def test_build_succeeds_with_its_unit_tests(built):
+    _, result, _ = built
+    assert result.success, result.exception
+    unit_tests = [r for r in result.result.results if r.node.resource_type == "unit_test"]
+    assert len(unit_tests) >= 5
+    assert {str(r.status) for r in unit_tests} == {"pass"}
+
+
+def test_schemas_are_named_exactly(warehouse):
+    schemas = {
+        row[0] for row in warehouse.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+    }
+    assert {"staging", "intermediate", "marts", "reference"} <= schemas
+    assert not any(name.startswith("main_") for name in schemas)
+
+
+def test_one_indicator_row_per_client_and_covered_month(warehouse):
+    for siren in (ALPHA, BETA):
+        expected = set().union(*(_covered_months(f) for f in FEC_FILES if f.siren == siren))
+        assert set(_indicators(warehouse, siren)) == expected
+
+
+def test_indicators_match_the_reference_calculation(warehouse):
+    for siren in (ALPHA, BETA):
+        for month, row in _indicators(warehouse, siren).items():
+            expected = _expected(siren, month)
+            actual = {key: row[key] for key in expected}
+            assert actual == expected, f"{siren} {month}"
+
+
+def test_month_held_by_two_files_takes_its_flows_from_one(warehouse):
+    july = _indicators(warehouse, BETA)[date(2023, 7, 1)]
+    # the old file's late July sale (500) is not added to the new file's (2000)
+    assert july["revenue"] == Decimal("2000.00")
+    assert july["source_file"].endswith("FEC20240630.txt")
+    assert july["source_line_count"] == len(
+        [line for line in FEC_FILES[3].lines if line[1].startswith("2023-07")]
+    )
+
+
+def test_balances_start_again_from_each_fiscal_year_openings(warehouse):
+    january_2024 = _indicators(warehouse, ALPHA)[date(2024, 1, 1)]
+    assert january_2024["cash_net"] == Decimal("5000.00")  # FY2024's 512 opening, not FY2023's closing + it
+    assert january_2024["share_capital"] == Decimal("6000.00")
+
+
+def test_rolling_revenue_spans_fiscal_years_and_gaps(warehouse):
+    alpha = _indicators(warehouse, ALPHA)
+    in_window = [m for m in alpha if date(2023, 2, 1) <= m <= date(2024, 1, 1)]
+    assert alpha[date(2024, 1, 1)]["revenue_rolling_12m"] == sum(alpha[m]["revenue"] for m in in_window)
+    assert alpha[date(2024, 1, 1)]["rolling_window_months"] == len(in_window)
+
+
+def test_dim_clients_joins_crm_practice_and_ledgers(warehouse):
+    cursor = warehouse.execute("SELECT * FROM marts.dim_clients ORDER BY client_id")
+    names = [d[0] for d in cursor.description]
+    clients = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    assert set(clients) == {ALPHA, BETA, "crm-c2", "crm-c3"}
+    alpha = clients[ALPHA]  # CRM writes its SIREN '123 456 789'
+    assert (alpha["name"], alpha["crm_company_id"], alpha["account_type"]) == ("Alpha SARL", "c1", "client")
+    assert (alpha["collaborator_id"], alpha["office_id"], alpha["bookkeeping_by"]) == ("u1", "o1", "firm")
+    assert alpha["parent_client_id"] == "crm-c3" and clients["crm-c3"]["account_type"] == "group"
+    assert (alpha["has_ledger"], alpha["first_ledger_month"]) == (True, date(2023, 1, 1))
+    assert (clients[BETA]["account_type"], clients[BETA]["has_ledger"]) == ("client", True)
+    assert (clients["crm-c2"]["account_type"], clients["crm-c2"]["has_ledger"]) == ("prospect", False)
+
+
+def test_ingest_marts_keep_every_file_and_rejection(warehouse):
+    files = warehouse.execute(
+        "SELECT file_path, client_id, rows_read - rows_loaded - rows_quarantined FROM marts.ingest_files"
+    ).fetchall()
+    assert len(files) == len(FEC_FILES) + 2
+    assert {gap for _, _, gap in files} == {0}
+    assert dict((path, client) for path, client, _ in files)["accounting/broken.txt"] is None
+    rejections = warehouse.execute(
+        "SELECT file_path, line_number FROM marts.ingest_rejections ORDER BY 1"
+    ).fetchall()
+    assert rejections == [("accounting/broken.txt", None), ("crm/companies.csv", 5)]
+
+
+def test_published_marts_are_tagged_typed_and_commented(built, warehouse):
+    _, _, target = built
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    published = {node["name"] for node in manifest["nodes"].values() if "published" in node.get("tags", [])}
+    assert published == PUBLISHED_MARTS
+    uncommented = warehouse.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts'"
+        " AND coalesce(comment, '') = ''"
+    ).fetchall()
+    assert uncommented == []
+    types = dict(
+        warehouse.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"
+            " AND table_name = 'fct_opportunities'"
+        ).fetchall()
+    )
+    assert (types["evidence"], types["price_min"]) == ("JSON", "DECIMAL(18,2)")
+
+
+def test_parse_needs_no_database(tmp_path, monkeypatch):
+    missing = tmp_path / "absent" / "vigie.duckdb"
+    monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(missing))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = _dbt(["parse"], tmp_path)
+    assert result.success, result.exception
+    assert not missing.parent.exists()
+
+
+def test_as_of_date_must_be_an_iso_date(built, tmp_path, monkeypatch):
+    path, _, _ = built
+    monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(path))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = _dbt(
+        ["compile", "--select", "fct_account_status", "--vars", "{as_of_date: 'yesterday'}"], tmp_path
+    )
+    assert not result.success
