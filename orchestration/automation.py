@@ -1,7 +1,5 @@
 """When the pipeline runs: one job for everything, a daily schedule, and a sensor on new landing files."""
 
-from __future__ import annotations
-
 import hashlib
 
 import dagster as dg

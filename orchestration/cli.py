@@ -89,6 +89,9 @@ def _configure_logging(verbose: bool) -> None:
     vigie_logger.handlers[:] = [handler]
     vigie_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     vigie_logger.propagate = False
+    # Dagster, dbt and GX write their details to the run log and the Dagster instance, not the terminal.
+    for noisy in ("dagster", "dagster.builtin", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def cmd_generate(args) -> int:
@@ -134,7 +137,8 @@ def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None =
     for problem in outcome.problems:
         print(f"vigie: {problem}", file=sys.stderr)
     if not outcome.success:
-        print(f"vigie: run {outcome.run_id} failed: {outcome.failure}", file=sys.stderr)
+        print(f"vigie: run {outcome.run_id} failed: {outcome.failure} (details: {outcome.log_file})",
+              file=sys.stderr)
     elif outcome.problems:
         print(f"vigie: run {outcome.run_id} completed; {len(outcome.problems)} input problem(s) listed in "
               "ingest_files and ingest_rejections", file=sys.stderr)

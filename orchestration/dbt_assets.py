@@ -1,8 +1,7 @@
 """dbt models as Dagster assets; dbt tests become their asset checks (dagster-dbt's default)."""
 
-from __future__ import annotations
-
 import json
+import logging
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,6 +13,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.ingest_assets import WAREHOUSE_POOL, raw_key
 from orchestration.resources import VigieResource
+
+log = logging.getLogger("vigie.dbt")
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -51,8 +52,18 @@ def _layer(props: Mapping[str, Any]) -> str:
 def vigie_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
     invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
     # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
-    events = list(invocation.stream())
+    events = list(_logging_progress(invocation.stream()))
     yield from _with_row_counts(events, vigie.vigie_home.warehouse_db)
+
+
+def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
+    done = 0
+    for event in events:
+        done += 1
+        if done % every == 0:
+            log.info("dbt build: %d models and tests done", done)
+        yield event
+    log.info("dbt build: finished, %d models and tests", done)
 
 
 def _with_row_counts(events: list, warehouse_db: Path) -> Iterator:

@@ -1,7 +1,5 @@
 """Landing folders and the ingest assets that bring them into the raw layer (one asset per source)."""
 
-from __future__ import annotations
-
 import logging
 import uuid
 
@@ -70,6 +68,10 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
                                     on_progress=log.info)
             for problem in summary.problems:
                 context.log.warning(problem)
+            log.info("ingest %s: %d file(s) seen, %d loaded, %d unchanged, %d rejected, %d superseded; "
+                     "%d rows loaded, %d quarantined", source, summary.files_seen, summary.files_loaded,
+                     summary.files_unchanged, summary.files_rejected, summary.files_superseded,
+                     summary.rows_loaded, summary.rows_quarantined)
             for table in loader_tables:
                 yield dg.MaterializeResult(asset_key=raw_key(table), metadata={
                     **_table_metadata(con, table),

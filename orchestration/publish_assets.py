@@ -1,6 +1,6 @@
 """The published snapshot: one asset per BI table, produced together by one atomic publish step."""
 
-from __future__ import annotations
+import logging
 
 import dagster as dg
 
@@ -10,6 +10,8 @@ from orchestration.dbt_assets import published_models
 from orchestration.ingest_assets import WAREHOUSE_POOL
 from orchestration.resources import VigieResource
 from orchestration.versioning import code_version, catalogue_version
+
+log = logging.getLogger("vigie.publish")
 
 PUBLISHED_TABLES = published_models()
 
@@ -35,7 +37,7 @@ def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
         home, run_id=context.run_id, report=report, code_version=code_version(),
         catalogue_version=catalogue_version(home), settings={**vigie.settings().to_dict(),
                                                             "as_of_date": vigie.as_of_date().isoformat()})
-    context.log.info(f"published {len(PUBLISHED_TABLES)} tables to {home.marts_db}; audit manifest {manifest}")
+    log.info("published %d tables to %s; audit manifest %s", len(PUBLISHED_TABLES), home.marts_db, manifest)
     for table in PUBLISHED_TABLES:
         yield dg.MaterializeResult(asset_key=published_key(table), metadata={
             "dagster/row_count": report.row_counts[table],

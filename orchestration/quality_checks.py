@@ -1,7 +1,5 @@
 """Great Expectations suites of checks/ attached as blocking asset checks to the marts they guard."""
 
-from __future__ import annotations
-
 import dagster as dg
 import duckdb
 

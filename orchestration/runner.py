@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,7 @@ class RunOutcome:
     run_id: str
     problems: list[str] = field(default_factory=list)  # rejected files and quarantined lines, one line each
     failure: str | None = None
+    log_file: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -60,20 +62,27 @@ def _write_instance_settings(dagster_home: Path) -> None:
         settings_file.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS, sort_keys=False), encoding="utf-8")
 
 
-def prepare_dbt_manifest() -> None:
-    """Parse the dbt project so the definitions see the current models (dagster-dbt reads manifest.json)."""
+def prepare_dbt_manifest(dbt_vars: str = "{}") -> None:
+    """Parse the dbt project so the definitions see the current models (dagster-dbt reads manifest.json).
+
+    Parsing with the run's vars lets `dbt build` reuse this parse instead of starting over.
+    """
     from dbt.cli.main import dbtRunner
 
     from orchestration.dbt_assets import DBT_PROJECT_DIR
     result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                                 str(DBT_PROJECT_DIR), "--quiet"])
+                                 str(DBT_PROJECT_DIR), "--target-path", str(DBT_PROJECT_DIR / "target"), "--vars", dbt_vars,
+                                 "--quiet"])
     if not result.success:
         raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
 
 
 def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None) -> RunOutcome:
     activate_home(home)
-    prepare_dbt_manifest()
+    from orchestration.resources import VigieResource
+
+    vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "")
+    prepare_dbt_manifest(vigie.dbt_vars())
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -83,19 +92,28 @@ def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | No
     if select:
         selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
     run_config = {
-        "resources": {"vigie": {"config": {"home": str(home.root), "as_of": as_of.isoformat() if as_of else ""}}},
+        "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
-    with dg.DagsterInstance.get() as instance:
+    log_file = _run_log_path(home)
+    log.info("detailed log: %s", log_file)
+    # dbt's own output goes to the run's log file; the terminal gets one progress line per step.
+    with dg.DagsterInstance.get() as instance, log_file.open("w", encoding="utf-8") as sink, redirect_stdout(sink):
         result = job.execute_in_process(run_config=run_config, instance=instance, asset_selection=selection,
                                         raise_on_error=False)
-    outcome = RunOutcome(success=result.success, run_id=result.run_id)
+    outcome = RunOutcome(success=result.success, run_id=result.run_id, log_file=log_file)
     if not result.success:
         outcome.failure = _first_failure(result)
     if home.warehouse_db.exists():
         with duckdb.connect(str(home.warehouse_db), read_only=True) as con:
             outcome.problems = current_problems(con, home.landing)
     return outcome
+
+
+def _run_log_path(home: VigieHome) -> Path:
+    logs = home.warehouse / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
 
 
 def _first_failure(result) -> str:
