@@ -1,0 +1,180 @@
+"""The SQL that turns FEC text lines into typed rows, built once per file from its header.
+
+Each chunk becomes the temporary table `vigie_fec_chunk`: one row per non-blank data line with its physical
+line number, its typed fields and `problem` (NULL when the line can be loaded, else why it is quarantined).
+Failed lines with more fields than the header get a second chance in `vigie_fec_repaired`: the extra
+separators are assumed to sit inside a label, and the first label whose merge reads cleanly wins.
+"""
+
+from __future__ import annotations
+
+from assets.ingest.fec_layout import FEC_FIELDS, REPAIRABLE_LABELS, FecLayout
+from assets.ingest.raw_tables import FEC_LINES
+
+CHUNK_TABLE = "vigie_fec_chunk"
+REPAIRED_TABLE = "vigie_fec_repaired"
+NO_REPAIR_SQL = f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS FROM {CHUNK_TABLE} LIMIT 0"
+LINE_COLUMNS = [c for c in FEC_LINES if c not in ("siren", "closing_date")]  # what a line provides
+DATE_COLUMNS = [c for c in LINE_COLUMNS if FEC_LINES[c].startswith("DATE")]
+AMOUNT_COLUMNS = [c for c in LINE_COLUMNS if FEC_LINES[c].startswith("DECIMAL")] + ["montant"]
+TEXT_COLUMNS = [c for c in LINE_COLUMNS if FEC_LINES[c].startswith("VARCHAR")] + ["sens"]
+OPTIONAL_DATES = [c for c in DATE_COLUMNS if c != "ecriture_date"]
+# Fields that may be unreadable without losing the line: stored as NULL and counted in a warning.
+SOFT_PROBLEMS = [f"bad_{c}" for c in [*OPTIONAL_DATES, "montant_devise"]]
+DATE_FORMATS = "['%Y%m%d', '%Y-%m-%d', '%d/%m/%Y']"
+# Spaces removed and the decimal comma made a point; sign first or last (`-12.50`, `12.50-`); cents at most
+# (zeros beyond the cents are harmless), so the cast to DECIMAL(18,2) never rounds.
+SIGN_FIRST = r"[+-]?[0-9]*(\.[0-9]{0,2}0*)?"
+SIGN_LAST = r"[0-9]*(\.[0-9]{0,2}0*)?[+-]"
+SENS_DEBIT = "('D', 'DEBIT', 'DÉBIT', '+1', '1')"
+SENS_CREDIT = "('C', 'CREDIT', 'CRÉDIT', '-1')"
+
+
+def _literal(text: str) -> str:
+    return "chr(9)" if text == "\t" else "'" + text.replace("'", "''") + "'"
+
+
+def chunk_sql(layout: FecLayout) -> str:
+    """Parameters: $path (chunk file), $first_line (its first physical line), $header_line."""
+    sep = _literal(layout.separator)
+    # Blank: nothing but spaces, separators and the DOS end-of-file mark (Ctrl-Z) that old exports append.
+    blank = r"\s\x1a" + ("" if layout.separator == "\t" else "\\" + layout.separator)
+    lines = f"""
+    text_lines AS (
+        SELECT $first_line + i - 1 AS line_number, line
+        FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
+             unnest(parts) WITH ORDINALITY AS t(line, i)
+    ),
+    candidates AS (
+        SELECT line_number, line, string_split(line, {sep}) AS fields, 0 AS attempt,
+               NULL::VARCHAR AS merged_into
+        FROM text_lines
+        WHERE line_number > $header_line AND regexp_matches(line, '[^{blank}]')
+    ),"""
+    return (f"CREATE OR REPLACE TEMP TABLE {CHUNK_TABLE} AS WITH {lines} {_typing_ctes(layout)} "
+            "SELECT * FROM checked")
+
+
+def repair_sql(layout: FecLayout) -> str:
+    """Merge the extra fields of failed lines into the first label (REPAIRABLE_LABELS) that reads cleanly."""
+    sep = _literal(layout.separator)
+    labels = [(rank, layout.positions[c], FEC_FIELDS[c])
+              for rank, c in enumerate(REPAIRABLE_LABELS, start=1) if c in layout.positions]
+    if not labels:
+        return NO_REPAIR_SQL
+    label_rows = ", ".join(f"({rank}, {position}, '{name}')" for rank, position, name in labels)
+    tries = f"""
+    failing AS (
+        SELECT line_number, line, string_split(line, {sep}) AS split_fields, field_count
+        FROM {CHUNK_TABLE} WHERE problem IS NOT NULL AND field_count > {layout.field_count}
+    ),
+    tries AS (
+        SELECT failing.*, label.rank, label.position, label.name,
+               unnest(range(1, field_count - {layout.field_count} + 1)) AS extra
+        FROM failing CROSS JOIN (VALUES {label_rows}) AS label(rank, position, name)
+    ),
+    candidates AS (
+        SELECT line_number, line,
+               list_concat(split_fields[1:position - 1],
+                           [array_to_string(split_fields[position:position + extra], {sep})],
+                           split_fields[position + extra + 1:]) AS fields,
+               rank * 1000 + extra AS attempt, name AS merged_into
+        FROM tries
+    ),"""
+    return (f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS WITH {tries} {_typing_ctes(layout)} "
+            "SELECT * FROM checked WHERE reads_cleanly"
+            " QUALIFY row_number() OVER (PARTITION BY line_number ORDER BY attempt) = 1")
+
+
+def _typing_ctes(layout: FecLayout) -> str:
+    """From `candidates(line_number, line, fields, attempt, merged_into)` to `checked`, one row per line."""
+    width = layout.field_count
+    picked = ", ".join(_pick(layout, c) for c in [*TEXT_COLUMNS, *DATE_COLUMNS, *AMOUNT_COLUMNS])
+    cleaned = ", ".join([*(f"nullif(trim(f_{c}), '') AS t_{c}" for c in TEXT_COLUMNS),
+                         *(f"trim(coalesce(f_{c}, '')) AS d_{c}" for c in DATE_COLUMNS),
+                         *(f"replace(replace(coalesce(f_{c}, ''), ' ', ''), ',', '.') AS a_{c}"
+                           for c in AMOUNT_COLUMNS)])
+    typed = ", ".join([*(_date(c) for c in DATE_COLUMNS), *(_amount(c) for c in AMOUNT_COLUMNS)])
+    return f"""
+    picked AS (SELECT line_number, line, attempt, merged_into, len(fields) AS field_count,
+                      CASE WHEN len(fields) > {width}
+                           THEN trim(array_to_string(fields[{width + 1}:], ''), ' ') <> ''
+                           ELSE false END AS has_extra_data,
+                      {picked}
+               FROM candidates),
+    cleaned AS (SELECT *, {cleaned} FROM picked),
+    typed AS (SELECT *, {typed} FROM cleaned),
+    flagged AS (SELECT line_number, field_count, attempt, merged_into, has_extra_data,
+                       {_problem(layout)} AS problem, {_amounts_given(layout)} AS amounts_given,
+                       {_soft_problems()}, {_line_values(layout)}, line
+                FROM typed),
+    checked AS (SELECT * REPLACE (CASE WHEN problem IS NOT NULL THEN line END AS line),
+                       problem IS NULL AND amounts_given
+                       AND NOT ({" OR ".join(SOFT_PROBLEMS)}) AS reads_cleanly
+                FROM flagged)"""
+
+
+def _pick(layout: FecLayout, column: str) -> str:
+    position = layout.positions.get(column)
+    return f"fields[{position}] AS f_{column}" if position else f"NULL::VARCHAR AS f_{column}"
+
+
+def _date(column: str) -> str:
+    """NULL when blank or unreadable; a time part (`2023-01-31 00:00:00`, `2023-01-31T00:00`) is dropped."""
+    d = f"d_{column}"
+    text = f"CASE WHEN length({d}) > 10 THEN regexp_extract({d}, '^[^ T]*') ELSE {d} END"
+    return f"CASE WHEN {d} <> '' THEN try_strptime({text}, {DATE_FORMATS})::DATE END AS v_{column}"
+
+
+def _amount(column: str) -> str:
+    """DECIMAL(18,2); 0 when blank, NULL when not an amount in cents."""
+    a = f"a_{column}"
+    return (f"CASE WHEN {a} = '' THEN 0::DECIMAL(18,2)"
+            f" WHEN regexp_full_match({a}, '{SIGN_FIRST}') THEN try_cast({a} AS DECIMAL(18,2))"
+            f" WHEN regexp_full_match({a}, '{SIGN_LAST}')"
+            f" THEN try_cast(right({a}, 1) || left({a}, -1) AS DECIMAL(18,2))"
+            f" END AS v_{column}")
+
+
+def _problem(layout: FecLayout) -> str:
+    """Why the line cannot be loaded, or NULL. Only key fields and amounts make a line unreadable."""
+    checks = [
+        (f"field_count < {layout.min_field_count}",
+         f"'line has ' || field_count || ' fields, the header has {layout.field_count}'"),
+        ("t_compte_num IS NULL", "'CompteNum is empty'"),
+        ("d_ecriture_date = ''", "'EcritureDate is empty'"),
+        ("v_ecriture_date IS NULL", "'EcritureDate \"' || trim(f_ecriture_date) || '\" is not a date'"),
+    ]
+    checks += [(f"v_{c} IS NULL",
+                f"'{FEC_FIELDS[c]} \"' || trim(f_{c}) || '\" is not an amount with at most two decimals'")
+               for c in ("debit", "credit", "montant") if c in layout.required_fields]
+    if layout.amount_layout == "montant_sens":
+        checks.append((f"NOT (upper(coalesce(t_sens, '')) IN {SENS_DEBIT} OR upper(t_sens) IN {SENS_CREDIT})",
+                       "'Sens \"' || coalesce(t_sens, '') || '\" is neither D/C nor +1/-1'"))
+    return "CASE " + " ".join(f"WHEN {condition} THEN {reason}" for condition, reason in checks) + " END"
+
+
+def _soft_problems() -> str:
+    """Optional dates and Montantdevise written but unreadable (blank and all-zero dates are fine)."""
+    dates = [f"CASE WHEN v_{c} IS NOT NULL OR d_{c} = '' THEN false"
+             f" ELSE NOT regexp_full_match(d_{c}, '[0/: T-]*') END AS bad_{c}" for c in OPTIONAL_DATES]
+    return ", ".join([*dates, "a_montant_devise <> '' AND v_montant_devise IS NULL AS bad_montant_devise"])
+
+
+def _amounts_given(layout: FecLayout) -> str:
+    """A repaired line must show its amounts: an empty amount reads as zero and would accept a wrong merge."""
+    if layout.amount_layout == "debit_credit":
+        return "a_debit <> '' AND a_credit <> ''"
+    return "a_montant <> '' AND t_sens IS NOT NULL"
+
+
+def _line_values(layout: FecLayout) -> str:
+    """The raw.fec_lines columns (lineage aside) under their own names."""
+    values = {c: f"t_{c}" for c in TEXT_COLUMNS} | {c: f"v_{c}" for c in DATE_COLUMNS}
+    values["montant_devise"] = "v_montant_devise"
+    if layout.amount_layout == "debit_credit":
+        values |= {"debit": "v_debit", "credit": "v_credit"}
+    else:
+        values |= {c: f"CASE WHEN upper(t_sens) IN {sens} THEN v_montant ELSE 0 END::DECIMAL(18,2)"
+                   for c, sens in (("debit", SENS_DEBIT), ("credit", SENS_CREDIT))}
+    return ", ".join(f"{values[c]} AS {c}" for c in LINE_COLUMNS)

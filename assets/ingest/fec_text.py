@@ -1,0 +1,148 @@
+"""Bytes to clean UTF-8 text for the FEC reader: detect the encoding, normalise line ends, cut into chunks.
+
+DuckDB reads UTF-8 only, and the FEC arrives as UTF-8 (with or without BOM), ISO-8859-15, CP850 or
+Windows-1252, with LF, CRLF, CR CR LF or bare CR line ends. One streaming pass rewrites it as LF-terminated
+UTF-8 chunk files of bounded size, each knowing the physical line number it starts at, so DuckDB can parse a
+ledger of any size in bounded memory and every row keeps its exact line number.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assets.ingest.registry import FileRejected
+
+UTF8_BOM = codecs.BOM_UTF8
+ASCII_BYTES = bytes(range(128))
+BLANK_BYTES = b" \t\r\n" + UTF8_BOM  # a file of nothing else is empty
+# Legal FEC encodings first: a tie between single-byte candidates goes to the legal one.
+SINGLE_BYTE_CANDIDATES = ("iso-8859-15", "cp1252", "cp850")
+LEGAL_ENCODINGS = {"utf-8", "iso-8859-15", "ascii"}
+# Characters of French accounting labels: whichever encoding turns the high bytes into these is the right one.
+FRENCH_CHARACTERS = frozenset("àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ€°«»’")
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    encoding: str  # a Python codec name: utf-8, ascii, iso-8859-15, cp1252, cp850
+    bom: bool
+    line_ending: str  # LF, CRLF, CRCRLF or CR, as seen in the first block
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    path: Path  # UTF-8, `\n` line ends
+    first_line: int  # physical line number of the chunk's first line in the original file (header = 1)
+    line_count: int  # newline characters in the chunk
+
+
+def sniff_text_format(path: Path, block_size: int) -> TextFormat:
+    """Read the file once to choose its encoding; raise FileRejected when it is empty or binary."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    is_utf8, is_ascii, has_content, head = True, True, False, b""
+    with path.open("rb") as handle:
+        while block := handle.read(block_size):
+            head = head or block
+            has_content = has_content or bool(block.strip(BLANK_BYTES))
+            if b"\x00" in block:
+                raise FileRejected("the file contains NUL bytes: it is binary or UTF-16, not a FEC text file")
+            is_ascii = is_ascii and block.isascii()
+            is_utf8 = is_utf8 and _still_utf8(decoder, block)
+    if not has_content:
+        raise FileRejected("the file is empty")
+    is_utf8 = is_utf8 and _still_utf8(decoder, b"", final=True)
+    bom = head.startswith(UTF8_BOM)
+    if is_ascii:
+        encoding = "ascii"
+    elif is_utf8:
+        encoding = "utf-8"
+    else:
+        encoding = guess_single_byte_encoding(path, block_size)
+    return TextFormat(encoding, bom and encoding == "utf-8", _line_ending(head))
+
+
+def _still_utf8(decoder, block: bytes, final: bool = False) -> bool:
+    pending = decoder.getstate()[0]
+    if block.isascii() and not pending and not final:
+        return True  # nothing to validate, and much faster than decoding
+    try:
+        decoder.decode(block, final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_ending(head: bytes) -> str:
+    if b"\r\r\n" in head:
+        return "CRCRLF"
+    if b"\r\n" in head:
+        return "CRLF"
+    return "CR" if b"\r" in head else "LF"
+
+
+def guess_single_byte_encoding(path: Path, block_size: int) -> str:
+    """The candidate reading the most non-ASCII bytes as French letters (and the fewest as control codes)."""
+    high_bytes: Counter[int] = Counter()
+    with path.open("rb") as handle:
+        while block := handle.read(block_size):
+            high_bytes.update(block.translate(None, ASCII_BYTES))
+    scores = {encoding: _french_score(encoding, high_bytes) for encoding in SINGLE_BYTE_CANDIDATES}
+    return max(SINGLE_BYTE_CANDIDATES, key=lambda encoding: scores[encoding])
+
+
+def _french_score(encoding: str, high_bytes: Counter[int]) -> int | float:
+    score = 0
+    for byte, count in high_bytes.items():
+        try:
+            char = bytes([byte]).decode(encoding)
+        except UnicodeDecodeError:
+            return float("-inf")  # cp1252 leaves five bytes undefined: it cannot read this file
+        if char in FRENCH_CHARACTERS:
+            score += count
+        elif not char.isprintable():
+            score -= count
+    return score
+
+
+def normalise_line_ends(text: str) -> str:
+    if "\r" not in text:
+        return text
+    return text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def transcode_to_chunks(path: Path, text_format: TextFormat, out_dir: Path,
+                        block_size: int) -> Iterator[TextChunk]:
+    """Yield UTF-8 chunk files of about `block_size` bytes, each ending at a line end; one block at a time."""
+    codec = "utf-8-sig" if text_format.encoding == "utf-8" else text_format.encoding
+    decoder = codecs.getincrementaldecoder(codec)()
+    carry, first_line, index = "", 1, 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(block_size)
+            final = not block
+            text = carry + decoder.decode(block, final)
+            head, carry = _split_complete_lines(text, final)
+            if head:
+                index += 1
+                chunk_path = out_dir / f"chunk_{index:06d}.txt"
+                chunk_path.write_text(head, encoding="utf-8", newline="")
+                line_count = head.count("\n")
+                yield TextChunk(chunk_path, first_line, line_count)
+                first_line += line_count
+            if final:
+                return
+
+
+def _split_complete_lines(text: str, final: bool) -> tuple[str, str]:
+    """(normalised complete lines, text carried to the next block). A final CR may be half of a CR LF."""
+    if final:
+        return normalise_line_ends(text), ""
+    body = text.rstrip("\r")
+    pending_cr = text[len(body):]
+    body = normalise_line_ends(body)
+    cut = body.rfind("\n") + 1
+    return body[:cut], body[cut:] + pending_cr
