@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return args.command(args)
-    except (SettingsError, UserFacingError) as error:
+    except (SettingsError, UserFacingError, FileExistsError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

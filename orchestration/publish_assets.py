@@ -34,7 +34,7 @@ def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
     home: VigieHome = vigie.vigie_home
     report = publish_marts(home, PUBLISHED_TABLES)
     manifest = write_audit_manifest(
-        home, run_id=context.run_id, report=report, code_version=code_version(),
+        home, run_id=context.run.run_id, report=report, code_version=code_version(),
         catalogue_version=catalogue_version(home), settings={**vigie.settings().to_dict(),
                                                             "as_of_date": vigie.as_of_date().isoformat()})
     log.info("published %d tables to %s; audit manifest %s", len(PUBLISHED_TABLES), home.marts_db, manifest)

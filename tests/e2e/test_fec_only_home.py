@@ -1,0 +1,190 @@
+"""A home with FEC files only, in several legal variants: every line loaded, exact monthly figures.
+
+The ledgers are written here by hand and every expected figure is computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.conftest import query
+
+HEADER_18 = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
+             "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
+             "ValidDate", "Montantdevise", "Idevise"]
+SIREN_A, SIREN_B = "552100554", "732829320"
+
+# (journal, entry number, date, account, label, debit, credit)
+LEDGER_A_2025 = [
+    ("AN", "1", "20250101", "101000", "Capital", "0", "5000"),
+    ("AN", "1", "20250101", "512000", "Banque", "5000", "0"),
+    ("VT", "2", "20250115", "411000", "Client Dupont", "1200", "0"),
+    ("VT", "2", "20250115", "706000", "Prestations", "0", "1000"),
+    ("VT", "2", "20250115", "445710", "TVA collectée", "0", "200"),
+    ("BQ", "3", "20250120", "512000", "Règlement Dupont", "1200", "0"),
+    ("BQ", "3", "20250120", "411000", "Règlement Dupont", "0", "1200"),
+    ("OD", "4", "20250131", "641000", "Salaires", "2000", "0"),
+    ("OD", "4", "20250131", "645000", "Charges sociales", "800", "0"),
+    ("OD", "4", "20250131", "421000", "Personnel", "0", "2000"),
+    ("OD", "4", "20250131", "431000", "URSSAF", "0", "800"),
+    ("BQ", "5", "20250131", "421000", "Virement salaires", "2000", "0"),
+    ("BQ", "5", "20250131", "512000", "Virement salaires", "0", "2000"),
+    ("VT", "6", "20250210", "411000", "Client Martin", "2400", "0"),
+    ("VT", "6", "20250210", "706000", "Prestations", "0", "2000"),
+    ("VT", "6", "20250210", "445710", "TVA collectée", "0", "400"),
+    ("VT", "7", "20250212", "709000", "Remise accordée", "50", "0"),
+    ("VT", "7", "20250212", "411000", "Remise accordée", "0", "50"),
+    ("HA", "8", "20250215", "606000", "Fournitures", "500", "0"),
+    ("HA", "8", "20250215", "401000", "Fournisseur", "0", "500"),
+    ("BQ", "9", "20250220", "401000", "Paiement fournisseur", "500", "0"),
+    ("BQ", "9", "20250220", "512000", "Paiement fournisseur", "0", "500"),
+    ("OD", "10", "20250228", "431000", "Réduction générale", "100", "0"),
+    ("OD", "10", "20250228", "649000", "Réduction générale", "0", "100"),
+]
+# Result 2025 = 2950 revenue - 500 purchases - 2700 payroll = -250; closing balances carried as openings 2026.
+LEDGER_A_2026 = [
+    ("AN", "1", "20260101", "512000", "Banque", "3700", "0"),
+    ("AN", "1", "20260101", "411000", "Clients", "2350", "0"),
+    ("AN", "1", "20260101", "129000", "Perte 2025", "250", "0"),
+    ("AN", "1", "20260101", "101000", "Capital", "0", "5000"),
+    ("AN", "1", "20260101", "445710", "TVA collectée", "0", "600"),
+    ("AN", "1", "20260101", "431000", "URSSAF", "0", "700"),
+    ("VT", "2", "20260112", "411000", "Client Dupont", "3600", "0"),
+    ("VT", "2", "20260112", "706000", "Prestations € HT", "0", "3000"),
+    ("VT", "2", "20260112", "445710", "TVA collectée", "0", "600"),
+    ("BQ", "3", "20260125", "512000", "Règlement Dupont", "3600", "0"),
+    ("BQ", "3", "20260125", "411000", "Règlement Dupont", "0", "3600"),
+    ("OD", "4", "20260227", "641000", "Salaires", "1000", "0"),
+    ("OD", "4", "20260227", "421000", "Personnel", "0", "1000"),
+    ("BQ", "5", "20260228", "421000", "Virement salaires", "1000", "0"),
+    ("BQ", "5", "20260228", "512000", "Virement salaires", "0", "1000"),
+    ("BQ", "6", "20260228", "627000", "Frais bancaires", "10", "0"),
+    ("BQ", "6", "20260228", "512000", "Frais bancaires", "0", "10"),
+]
+# Client B, fiscal year 2025-07-01 to 2026-06-30, BNC layout (22 columns).
+LEDGER_B_JULY = [
+    ("ve", "0", "15/07/2025", "41100000", "Société Générale", "0000001500,00", "0000000000,00"),
+    ("ve", "0", "15/07/2025", "70600000", "Honoraires", "0000000000,00", "0000001250,00"),
+    ("ve", "0", "15/07/2025", "44571000", "TVA", "0000000000,00", "0000000250,00"),
+    ("ve", "0", "20/07/2025", "70600000", "Avoir sur honoraires", "0000000000,00", "12,50-"),
+    ("ve", "0", "20/07/2025", "41100000", "Avoir sur honoraires", "-12,50", "0000000000,00"),
+    ("bq", "0", "25/07/2025", "51200000", "Encaissement", "0000001500,00", "0000000000,00"),
+    ("bq", "0", "25/07/2025", "41100000", "Encaissement", "0000000000,00", "0000001500,00"),
+]
+LEDGER_B_AUGUST = [
+    ("od", "0", "31/08/2025", "64100000", "Salaires", "0000000700,00", "0000000000,00"),
+    ("od", "0", "31/08/2025", "42100000", "Salaires", "0000000000,00", "0000000700,00"),
+    ("od", "0", "31/08/2025", "64500000", "Charges", "0000000300,00", "0000000000,00"),
+    ("od", "0", "31/08/2025", "43100000", "Charges", "0000000000,00", "0000000300,00"),
+    ("bq", "0", "31/08/2025", "42100000", "Paiement salaires", "0000000700,00", "0000000000,00"),
+    ("bq", "0", "31/08/2025", "51200000", "Paiement salaires", "0000000000,00", "0000000700,00"),
+]
+# The same fiscal year exported earlier, with a July sale since corrected: it must be superseded.
+LEDGER_B_EARLY_EXPORT = [
+    ("ve", "0", "15/07/2025", "41100000", "Société Générale", "0000001200,00", "0000000000,00"),
+    ("ve", "0", "15/07/2025", "70600000", "Honoraires", "0000000000,00", "0000001000,00"),
+    ("ve", "0", "15/07/2025", "44571000", "TVA", "0000000000,00", "0000000200,00"),
+]
+
+EXPECTED = {  # (client, month): (revenue, payroll, month-end net cash)
+    (SIREN_A, date(2025, 1, 1)): ("1000.00", "2800.00", "4200.00"),  # 5000 opening + 1200 - 2000
+    (SIREN_A, date(2025, 2, 1)): ("1950.00", "-100.00", "3700.00"),  # 2000 - 50 rebate; 649 reduces payroll
+    (SIREN_A, date(2026, 1, 1)): ("3000.00", "0.00", "7300.00"),  # 2026 opening 3700 + 3600, not 2025's 5000
+    (SIREN_A, date(2026, 2, 1)): ("0.00", "1000.00", "6290.00"),  # 7300 - 1000 - 10
+    (SIREN_B, date(2025, 7, 1)): ("1237.50", "0.00", "1500.00"),  # 1250 - 12.50 credit note (sign last)
+    (SIREN_B, date(2025, 8, 1)): ("0.00", "1000.00", "800.00"),
+}
+
+
+def _rows_18(ledger, journal_libs=True):
+    return [[j, j if journal_libs else "", num, d, acct, lib, "", "", f"P{num}", d, lib, debit, credit, "", "", "",
+             "", ""] for j, num, d, acct, lib, debit, credit in ledger]
+
+
+def _write(path, header, rows, *, sep, encoding, line_end, trailing_sep=False, bom=False):
+    tail = sep if trailing_sep else ""
+    text = line_end.join(sep.join(fields) + tail for fields in [header, *rows]) + line_end
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+
+
+def _montant_sens(rows):
+    """Debit/Credit columns 11, 12 → Montant, Sens (D/C)."""
+    out = []
+    for fields in rows:
+        debit, credit = Decimal(fields[11]), Decimal(fields[12])
+        amount, sens = (debit, "D") if debit else (credit, "C")
+        out.append([*fields[:11], f"{amount:.2f}".replace(".", ","), sens, *fields[13:]])
+    return out
+
+
+def _bnc(ledger):
+    header = [*HEADER_18, "DateRglt", "ModeRglt", "NatOp", "IdClient"]
+    rows = [[*row, "", "", "", ""] for row in _rows_18(ledger, journal_libs=False)]
+    return header, rows
+
+
+@pytest.fixture(scope="module")
+def fec_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("fec_only")
+    accounting = home / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    _write(accounting / f"{SIREN_A}FEC20251231.txt", HEADER_18, _rows_18(LEDGER_A_2025),
+           sep="\t", encoding="utf-8", line_end="\r\n", bom=True)
+    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
+    _write(accounting / f"{SIREN_A}FEC20261231.txt", montant_header, _montant_sens(_rows_18(LEDGER_A_2026)),
+           sep="|", encoding="iso-8859-15", line_end="\r", trailing_sep=True)
+    header, early_rows = _bnc(LEDGER_B_EARLY_EXPORT)
+    _write(accounting / f"{SIREN_B}FEC20260630_export-202507.txt", header, early_rows,
+           sep="|", encoding="cp850", line_end="\r\r\n")
+    header, rows = _bnc(LEDGER_B_JULY + LEDGER_B_AUGUST)
+    _write(accounting / f"{SIREN_B}FEC20260630_export-202509.txt", header, rows,
+           sep="|", encoding="cp850", line_end="\r\r\n")
+    return home
+
+
+@pytest.fixture(scope="module")
+def first_run(fec_home):
+    from orchestration.cli import main as vigie
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(fec_home / ".dagster"))
+    try:
+        code = vigie(["run", "--home", str(fec_home), "--as-of", "2026-03-31"])
+    finally:
+        mp.undo()
+    return code
+
+
+def test_run_is_clean_and_every_line_is_loaded(fec_home, first_run):
+    assert first_run == 0
+    files = query(fec_home / "publish" / "marts.duckdb",
+                  "SELECT file_path, status, rows_read, rows_loaded, rows_quarantined FROM ingest_files"
+                  " ORDER BY file_path")
+    by_path = {path.split("/")[-1]: (status, read, loaded, quarantined)
+               for path, status, read, loaded, quarantined in files}
+    assert by_path[f"{SIREN_A}FEC20251231.txt"] == ("loaded", len(LEDGER_A_2025), len(LEDGER_A_2025), 0)
+    assert by_path[f"{SIREN_A}FEC20261231.txt"] == ("loaded", len(LEDGER_A_2026), len(LEDGER_A_2026), 0)
+    assert by_path[f"{SIREN_B}FEC20260630_export-202507.txt"][0] == "superseded"
+    july_and_august = len(LEDGER_B_JULY) + len(LEDGER_B_AUGUST)
+    assert by_path[f"{SIREN_B}FEC20260630_export-202509.txt"] == ("loaded", july_and_august, july_and_august, 0)
+
+
+def test_monthly_revenue_payroll_and_cash_are_exact(fec_home, first_run):
+    rows = query(fec_home / "publish" / "marts.duckdb",
+                 "SELECT client_id, month, revenue, payroll, cash_net FROM fct_indicators_monthly")
+    actual = {(client, month): (str(revenue), str(payroll), str(cash)) for client, month, revenue, payroll, cash in rows}
+    assert actual == EXPECTED
+
+
+def test_second_run_loads_nothing_and_publishes_identical_tables(fec_home, first_run, run_vigie):
+    marts = fec_home / "publish" / "marts.duckdb"
+    tables = [name for (name,) in query(marts, "SELECT table_name FROM duckdb_tables() ORDER BY 1")]
+    before = {t: query(marts, f'SELECT * FROM "{t}" ORDER BY ALL') for t in tables}
+    assert run_vigie(fec_home, "run", "--as-of", "2026-03-31") == 0
+    after = {t: query(marts, f'SELECT * FROM "{t}" ORDER BY ALL') for t in tables}
+    assert after == before
+    runs = query(fec_home / "warehouse" / "vigie.duckdb", "SELECT count(DISTINCT run_id) FROM raw.ingest_files")
+    assert runs == [(1,)], "the second run must not record any file again"
