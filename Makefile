@@ -22,14 +22,14 @@ demo: install
 	$(VENV)/bin/vigie demo --home vigie_home
 
 test: install
-	$(VENV)/bin/pytest -n auto -q
+	$(VENV)/bin/pytest -n auto --dist loadgroup -q
 
 ui: install
 	$(VENV)/bin/vigie ui --home vigie_home
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint dbt_project/models
+	VIGIE_WAREHOUSE_DB=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project/models
 
 bench: install
 	$(VENV)/bin/python -m bench.run

@@ -18,7 +18,8 @@ LANDING_DESCRIPTIONS = {
     "accounting": "FEC files of the client companies, any legal variant (landing/accounting).",
     "crm": "CRM export in the style of the Sellsy API v2, CSV or JSON Lines (landing/crm).",
     "timetracking": "Clockify, Toggl Track and Harvest CSV exports (landing/timetracking).",
-    "practice": "Practice-management export: collaborators, client files, documents, supplier rules (landing/practice).",
+    "practice": "Practice-management export: collaborators, client files, documents, supplier rules "
+                "(landing/practice).",
 }
 
 

@@ -9,7 +9,7 @@ from assets.publish import publish_marts, write_audit_manifest
 from orchestration.dbt_assets import published_models
 from orchestration.ingest_assets import WAREHOUSE_POOL
 from orchestration.resources import VigieResource
-from orchestration.versioning import code_version, catalogue_version
+from orchestration.versioning import catalogue_version, code_version
 
 log = logging.getLogger("vigie.publish")
 

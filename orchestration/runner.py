@@ -70,9 +70,9 @@ def prepare_dbt_manifest(dbt_vars: str = "{}") -> None:
     from dbt.cli.main import dbtRunner
 
     from orchestration.dbt_assets import DBT_PROJECT_DIR
-    result = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                                 str(DBT_PROJECT_DIR), "--target-path", str(DBT_PROJECT_DIR / "target"), "--vars", dbt_vars,
-                                 "--quiet"])
+    project = str(DBT_PROJECT_DIR)
+    result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
+                                 str(DBT_PROJECT_DIR / "target"), "--vars", dbt_vars, "--quiet"])
     if not result.success:
         raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
 

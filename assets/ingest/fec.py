@@ -73,7 +73,7 @@ class FecLoader:
         for table in (CHUNK_TABLE, REPAIRED_TABLE):  # after a failure, the caller's rollback removes them
             con.execute(f"DROP TABLE IF EXISTS {table}")
         report = _report(con, file_path, sha256, name, text_format, layout, tally)
-        log.info("%s: %d rows loaded, %d quarantined in %.1f s (%s, %s, %s, %d columns)", file_path,
+        log.debug("%s: %d rows loaded, %d quarantined in %.1f s (%s, %s, %s, %d columns)", file_path,
                  report.rows_loaded, report.rows_quarantined, time.monotonic() - started,
                  text_format.encoding, layout.amount_layout, layout.regime, layout.field_count)
         return report

@@ -97,10 +97,15 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
         if _already_recorded(con, file_path, sha):
             summary.files_unchanged += 1
             continue
-        if on_progress:
-            on_progress(f"{loader.source}: reading {file_path} ({index}/{len(files)})")
+        if on_progress and _worth_reporting(index, len(files)):
+            on_progress(f"{loader.source}: reading file {index} of {len(files)} ({file_path})")
         _ingest_one(con, loader, path, file_path, sha, run_id, summary)
     return summary
+
+
+def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
+    """About ten progress lines per source, whatever the number of files."""
+    return index == 1 or index == total or index % max(1, total // steps) == 0
 
 
 def _already_recorded(con, file_path: str, sha: str) -> bool:
@@ -165,7 +170,7 @@ def _record(con, loader, file_path: str, sha: str, report: FileReport, status: s
             [[file_path, sha, r.line_number, r.reason, r.raw_line, run_id] for r in report.rejections],
         )
     for warning in report.warnings:
-        log.warning("%s: %s", file_path, warning)
+        log.debug("%s: %s", file_path, warning)
 
 
 def _apply_supersession(con, loader: SourceLoader, key: str) -> int:

@@ -175,7 +175,8 @@ def test_run_is_clean_and_every_line_is_loaded(fec_home, first_run):
 def test_monthly_revenue_payroll_and_cash_are_exact(fec_home, first_run):
     rows = query(fec_home / "publish" / "marts.duckdb",
                  "SELECT client_id, month, revenue, payroll, cash_net FROM fct_indicators_monthly")
-    actual = {(client, month): (str(revenue), str(payroll), str(cash)) for client, month, revenue, payroll, cash in rows}
+    actual = {(client, month): (str(revenue), str(payroll), str(cash))
+              for client, month, revenue, payroll, cash in rows}
     assert actual == EXPECTED
 
 

@@ -20,10 +20,10 @@ ranked as (
         row_number() over (
             partition by client_id, month
             order by
-                case when closing_date >= month then 0 when closing_date is not null then 1 else 2 end,
+                case when closing_date >= month then 0 when closing_date is not null then 1 else 2 end asc,
                 case when closing_date >= month then closing_date end asc,
                 closing_date desc,
-                file_sha256
+                file_sha256 asc
         ) as file_rank,
         count(*) over (partition by client_id, month) as candidate_file_count
     from file_months

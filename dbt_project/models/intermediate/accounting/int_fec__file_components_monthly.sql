@@ -66,7 +66,8 @@ account_movements as (
     inner join files
         on account_monthly.file_sha256 = files.file_sha256
     where account_monthly.account_number in (
-        select account_number from account_components where measure = 'balance'
+        select account_components.account_number from account_components
+        where account_components.measure = 'balance'
     )
     group by 1, 2, 3
 
@@ -122,7 +123,7 @@ balance_grid as (
     -- every covered month of a file, for each balance component the file has accounts for
     select file_months.file_sha256, file_months.month, file_components.component
     from file_months
-    inner join (select distinct file_sha256, component from contribution_changes) as file_components
+    inner join (select distinct file_sha256, component from contribution_changes) as file_components  -- noqa: ST05
         on file_months.file_sha256 = file_components.file_sha256
 
 ),

@@ -59,7 +59,7 @@ crm_company_per_client as (
         on keys.key_source = 'crm_company' and keys.key_value = crm_companies.company_id
     qualify row_number() over (
         partition by keys.client_id
-        order by crm_companies.account_type = 'client' desc, crm_companies.company_id, crm_companies._line_number
+        order by crm_companies.account_type = 'client' desc, crm_companies.company_id asc, crm_companies._line_number asc
     ) = 1
 
 ),

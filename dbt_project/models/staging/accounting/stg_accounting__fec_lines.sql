@@ -65,7 +65,7 @@ flagged as (
 
     select
         renamed.*,
-        coalesce(renamed.journal_code in (select journal_code from opening_journals), false) as is_opening
+        coalesce(renamed.journal_code in (select opening_journals.journal_code from opening_journals), false) as is_opening
     from renamed
 
 )
