@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from datetime import date
 from pathlib import Path
 
@@ -172,7 +173,7 @@ def cmd_ui(args) -> int:
     home = VigieHome.resolve(args.home)
     activate_home(home)
     prepare_dbt_manifest()
-    dagster = Path(sys.executable).with_name("dagster")
+    dagster = Path(sysconfig.get_path("scripts")) / "dagster"
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
     log.info("Dagster UI on http://127.0.0.1:%s (instance %s)", args.port, os.environ["DAGSTER_HOME"])
     return subprocess.call(command)

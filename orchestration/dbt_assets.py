@@ -2,7 +2,7 @@
 
 import json
 import logging
-import sys
+import sysconfig
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,11 @@ from orchestration.resources import VigieResource
 log = logging.getLogger("vigie.dbt")
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# manifest.json is written by `vigie run/ui` (orchestration.runner.prepare_dbt_manifest) before this module loads.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
 
-# dbt runs from the same virtual environment as Vigie, whatever PATH says.
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+# dbt runs from the same environment as Vigie, whatever PATH says (the UI's code server has a bare PATH).
+DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "dbt"
 
 
 def dbt_resource() -> DbtCliResource:
