@@ -613,12 +613,13 @@ def test_list_files_takes_any_name_and_skips_hidden_files(tmp_path):
     assert listed == ["a/123456789FEC20231231.txt", "export.csv", "noext"]
 
 
-def test_progress_is_logged_per_chunk_and_per_file(tmp_path, caplog):
+def test_progress_is_logged_per_chunk_and_per_file_at_debug_level(tmp_path, caplog):
     caplog.set_level(logging.DEBUG, logger="vigie.ingest")
     rows = [row for number in range(1, 21) for row in sale(number, "1,00")]
     loaded = load(tmp_path, fec_text(rows), chunk_bytes=1000)
-    chunk_lines = [r for r in caplog.records if r.levelno == logging.DEBUG and "chunk" in r.getMessage()]
-    file_lines = [r for r in caplog.records if r.levelno == logging.INFO]
+    chunk_lines = [r for r in caplog.records if "chunk" in r.getMessage()]
+    file_lines = [r for r in caplog.records if "rows loaded" in r.getMessage()]
     assert len(chunk_lines) == loaded.report.details["chunks"] > 1
     assert [r.getMessage().split(":")[0] for r in file_lines] == [f"accounting/{NAME}"]
     assert "40 rows loaded, 0 quarantined" in file_lines[0].getMessage()
+    assert {r.levelno for r in chunk_lines + file_lines} == {logging.DEBUG}, "the run's output shows sources, not files"
