@@ -618,7 +618,7 @@ def test_progress_is_logged_per_chunk_and_per_file_at_debug_level(tmp_path, capl
     rows = [row for number in range(1, 21) for row in sale(number, "1,00")]
     loaded = load(tmp_path, fec_text(rows), chunk_bytes=1000)
     chunk_lines = [r for r in caplog.records if "chunk" in r.getMessage()]
-    file_lines = [r for r in caplog.records if "rows loaded" in r.getMessage()]
+    file_lines = [r for r in caplog.records if "quarantined in" in r.getMessage()]
     assert len(chunk_lines) == loaded.report.details["chunks"] > 1
     assert [r.getMessage().split(":")[0] for r in file_lines] == [f"accounting/{NAME}"]
     assert "40 rows loaded, 0 quarantined" in file_lines[0].getMessage()
