@@ -168,7 +168,8 @@ def _print_demo_tour(home: VigieHome) -> None:
 
 
 def cmd_ui(args) -> int:
-    from orchestration.runner import activate_home, prepare_dbt_manifest
+    from orchestration.dbt_manifest import prepare_dbt_manifest
+    from orchestration.runner import activate_home
 
     home = VigieHome.resolve(args.home)
     activate_home(home)
@@ -182,7 +183,7 @@ def cmd_ui(args) -> int:
 def cmd_docs(args) -> int:
     from dbt.cli.main import dbtRunner
 
-    from orchestration.dbt_assets import DBT_PROJECT_DIR
+    from orchestration.dbt_manifest import DBT_PROJECT_DIR
     from orchestration.runner import activate_home
 
     home = VigieHome.resolve(args.home)

@@ -11,13 +11,13 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt_manifest import DBT_PROJECT_DIR
 from orchestration.ingest_assets import WAREHOUSE_POOL, raw_key
 from orchestration.resources import VigieResource
 
 log = logging.getLogger("vigie.dbt")
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-# manifest.json is written by `vigie run/ui` (orchestration.runner.prepare_dbt_manifest) before this module loads.
+# manifest.json is written by `vigie run/ui` (dbt_manifest.prepare_dbt_manifest) before this module loads.
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 # dbt runs from the same environment as Vigie, whatever PATH says (the UI's code server has a bare PATH).

@@ -18,6 +18,7 @@ import yaml
 
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
+from orchestration.dbt_manifest import prepare_dbt_manifest
 
 log = logging.getLogger("vigie")
 
@@ -60,21 +61,6 @@ def _write_instance_settings(dagster_home: Path) -> None:
     settings_file = dagster_home / "dagster.yaml"
     if not settings_file.exists():
         settings_file.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS, sort_keys=False), encoding="utf-8")
-
-
-def prepare_dbt_manifest(dbt_vars: str = "{}") -> None:
-    """Parse the dbt project so the definitions see the current models (dagster-dbt reads manifest.json).
-
-    Parsing with the run's vars lets `dbt build` reuse this parse instead of starting over.
-    """
-    from dbt.cli.main import dbtRunner
-
-    from orchestration.dbt_assets import DBT_PROJECT_DIR
-    project = str(DBT_PROJECT_DIR)
-    result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
-                                 str(DBT_PROJECT_DIR / "target"), "--vars", dbt_vars, "--quiet"])
-    if not result.success:
-        raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
 
 
 def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None) -> RunOutcome:
