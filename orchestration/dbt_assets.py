@@ -53,7 +53,7 @@ def vigie_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vig
     invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
     # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
     events = list(_logging_progress(invocation.stream()))
-    yield from _with_row_counts(events, vigie.vigie_home.warehouse_db)
+    yield from _with_row_counts(context, events, vigie.vigie_home.warehouse_db)
 
 
 def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
@@ -66,16 +66,15 @@ def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
     log.info("dbt build: finished, %d models and tests", done)
 
 
-def _with_row_counts(events: list, warehouse_db: Path) -> Iterator:
+def _with_row_counts(context: dg.AssetExecutionContext, events: list, warehouse_db: Path) -> Iterator:
+    """Add `dagster/row_count` to each model built as a table (asset key = [schema, table])."""
     with duckdb.connect(str(warehouse_db), read_only=True) as con:
-        tables = {(schema, name) for schema, name in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        tables = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall())
         for event in events:
-            if isinstance(event, dg.Output | dg.AssetMaterialization):
-                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else None
-                path = key.path if key else event.output_name.split("__")
-                if len(path) == 2 and tuple(path) in tables:
-                    rows = con.execute(f'SELECT count(*) FROM "{path[0]}"."{path[1]}"').fetchone()[0]
+            if isinstance(event, dg.Output):
+                schema_and_table = tuple(context.asset_key_for_output(event.output_name).path)
+                if schema_and_table in tables:
+                    rows = con.execute('SELECT count(*) FROM "{}"."{}"'.format(*schema_and_table)).fetchone()[0]
                     event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
             yield event
 

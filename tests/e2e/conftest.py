@@ -5,6 +5,8 @@ They share one xdist group: they write the dbt project's manifest, so they run o
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -18,15 +20,24 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+def run_vigie_in_process(home, command: str, *args: str) -> int:
+    """Run `vigie <command> --home <home> <args>` here, on the home's own Dagster instance; returns the exit code.
+
+    The command points VIGIE_HOME, DAGSTER_HOME... at the home, as it should for a process; the test process
+    gets its environment back afterwards so the next test does not inherit a deleted home.
+    """
+    saved = dict(os.environ)
+    os.environ["DAGSTER_HOME"] = str(home / ".dagster")
+    try:
+        return vigie([command, "--home", str(home), *args])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
-def run_vigie(monkeypatch):
-    """Run `vigie <args>` in this process with the home's own Dagster instance; returns the exit code."""
-
-    def _run(home, *args) -> int:
-        monkeypatch.setenv("DAGSTER_HOME", str(home / ".dagster"))
-        return vigie([args[0], "--home", str(home), *args[1:]])
-
-    return _run
+def run_vigie():
+    return run_vigie_in_process
 
 
 def query(db_path, sql: str, params=None) -> list[tuple]:

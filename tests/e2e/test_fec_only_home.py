@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.conftest import query
+from tests.e2e.conftest import query, run_vigie_in_process
 
 HEADER_18 = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
              "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
@@ -147,15 +147,7 @@ def fec_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(fec_home):
-    from orchestration.cli import main as vigie
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DAGSTER_HOME", str(fec_home / ".dagster"))
-    try:
-        code = vigie(["run", "--home", str(fec_home), "--as-of", "2026-03-31"])
-    finally:
-        mp.undo()
-    return code
+    return run_vigie_in_process(fec_home, "run", "--as-of", "2026-03-31")
 
 
 def test_run_is_clean_and_every_line_is_loaded(fec_home, first_run):

@@ -1,7 +1,7 @@
 """The sample-data generator: determinism, balanced ledgers, the scenarios it claims, consistent sources.
 
-The FEC files are read back with a deliberately small parser written here (tab or pipe, UTF-8 with or
-without BOM or ISO-8859-15, Debit/Credit or Montant/Sens): it knows only what the generator writes, and shares
+The FEC files are read back with the deliberately small parser of tests/fec_oracle.py (tab or pipe, UTF-8 with
+or without BOM or ISO-8859-15, Debit/Credit or Montant/Sens): it knows only what the generator writes, and shares
 no code with it, so the indicator checks below are an independent reading of the ledgers.
 """
 
@@ -20,63 +20,11 @@ from pathlib import Path
 import pytest
 
 from assets.generate import SCENARIO_DESCRIPTIONS, generate_landing
+from tests.fec_oracle import FEC_NAME, FecLine, cents, decode, read_fec
 
-FEC_NAME = re.compile(r"^(?P<siren>\d{9})FEC(?P<closing>\d{8})(?P<older>_export-\d{6})?\.txt$")
 VAT_FRANCHISE_SERVICES = 37_500_00
 MICRO_CEILING_GOODS = 203_100_00
 EURO = 100  # cents
-
-
-# --- a small, independent FEC reader ------------------------------------------------------------------------
-
-@dataclass
-class FecLine:
-    journal: str
-    number: str
-    day: str  # AAAAMMJJ
-    account: str
-    aux: str
-    label: str
-    amount: int  # signed cents, debit > 0
-
-
-def decode(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("iso-8859-15")
-
-
-def cents(text: str) -> int:
-    euros, _, decimals = text.partition(",")
-    return int(euros) * 100 + int(decimals.ljust(2, "0"))
-
-
-def read_fec(path: Path) -> tuple[list[str], list[FecLine]]:
-    rows = decode(path.read_bytes()).splitlines()
-    separator = "\t" if "\t" in rows[0] else "|"
-    header = rows[0].split(separator)
-    lines = []
-    for row in rows[1:]:
-        values = dict(zip(header, row.split(separator), strict=True))
-        if "Montant" in values:
-            signed = cents(values["Montant"]) * (1 if values["Sens"] in ("D", "+1") else -1)
-        else:
-            signed = cents(values["Debit"]) - cents(values["Credit"])
-        lines.append(
-            FecLine(
-                values["JournalCode"],
-                values["EcritureNum"],
-                values["EcritureDate"],
-                values["CompteNum"][:6],
-                values["CompAuxNum"],
-                values["EcritureLib"],
-                signed,
-            )
-        )
-    return header, lines
 
 
 # --- indicators recomputed from the ledger (domain.md §2) ---------------------------------------------------
