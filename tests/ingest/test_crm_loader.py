@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from assets.ingest.crm import CrmLoader
-from assets.ingest.raw_tables import create_raw_schema
 from assets.ingest.registry import ingest_source
 
 BOM = "\ufeff"
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    create_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

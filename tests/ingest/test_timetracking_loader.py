@@ -7,10 +7,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from assets.ingest.raw_tables import create_raw_schema
 from assets.ingest.registry import ingest_source
 from assets.ingest.timetracking import TimeTrackingLoader
 
@@ -24,14 +22,6 @@ HARVEST_HEADER = ("Date,Client,Project,Project Code,Task,Notes,Hours,Hours Round
                   "Cost Amount,Currency,External Reference URL")
 ENTRY_COLUMNS = ("source_format, user_name, user_email, client_name, project_name, project_code, task,"
                  " description, entry_date, duration_hours, billable, billable_rate, _line_number")
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    create_raw_schema(connection)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
