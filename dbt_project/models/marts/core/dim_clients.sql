@@ -9,9 +9,10 @@ keys as (
 
 ),
 
-crm_companies as (
+crm_accounts as (
 
-    select * from {{ ref('stg_crm__companies') }}
+    -- the CRM record kept for each client, its type, category and parent account
+    select * from {{ ref('int_crm__accounts') }}
 
 ),
 
@@ -50,20 +51,6 @@ clients as (
 
 ),
 
-crm_company_per_client as (
-
-    -- two CRM records sharing a SIREN are one client: keep the one typed 'client', then the smallest id
-    select keys.client_id, crm_companies.*
-    from keys
-    inner join crm_companies
-        on keys.key_source = 'crm_company' and keys.key_value = crm_companies.company_id
-    qualify row_number() over (
-        partition by keys.client_id
-        order by crm_companies.account_type = 'client' desc, crm_companies.company_id asc, crm_companies._line_number asc
-    ) = 1
-
-),
-
 client_file_per_client as (
 
     -- an active file wins over a deactivated one
@@ -80,12 +67,6 @@ client_file_per_client as (
 
 ),
 
-parent_keys as (
-
-    select key_value as company_id, client_id from keys where key_source = 'crm_company'
-
-),
-
 ledger_months as (
 
     select client_id, min(month) as first_ledger_month, max(month) as last_ledger_month
@@ -99,27 +80,30 @@ joined as (
     select
         clients.client_id,
         clients.siren,
-        crm_company_per_client.company_name as name,
+        crm_accounts.company_name as name,
         -- a company whose books or practice file the firm holds is its client, whatever the CRM lacks
         coalesce(
-            crm_company_per_client.account_type,
+            crm_accounts.account_type,
             case when clients.is_in_practice or clients.has_ledger then 'client' end
         ) as account_type,
-        parent_keys.client_id as parent_client_id,
+        coalesce(
+            crm_accounts.account_category,
+            case when crm_accounts.account_type is null and (clients.is_in_practice or clients.has_ledger) then 'client' end
+        ) as account_category,
+        crm_accounts.parent_client_id,
         client_file_per_client.collaborator_id,
         collaborators.office_id,
         client_file_per_client.bookkeeping_by,
         client_file_per_client.bookkeeping_frequency,
         coalesce(client_file_per_client.is_deactivated, false) as is_deactivated,
-        crm_company_per_client.naf,
-        crm_company_per_client.company_id as crm_company_id,
+        crm_accounts.naf,
+        crm_accounts.crm_company_id,
         clients.has_ledger,
         ledger_months.first_ledger_month,
         ledger_months.last_ledger_month
     from clients
-    left join crm_company_per_client using (client_id)
+    left join crm_accounts using (client_id)
     left join client_file_per_client using (client_id)
-    left join parent_keys on crm_company_per_client.parent_company_id = parent_keys.company_id
     left join collaborators on client_file_per_client.collaborator_id = collaborators.collaborator_id
     left join ledger_months using (client_id)
 
@@ -142,7 +126,8 @@ final as (
         cast(crm_company_id as varchar) as crm_company_id,
         cast(has_ledger as boolean) as has_ledger,
         cast(first_ledger_month as date) as first_ledger_month,
-        cast(last_ledger_month as date) as last_ledger_month
+        cast(last_ledger_month as date) as last_ledger_month,
+        cast(account_category as varchar) as account_category
     from joined
 
 )

@@ -1,10 +1,43 @@
--- Published empty until the account-status logic (domain.md §7) lands: the typed contract columns only.
+-- Status of every company at the run's reference date (domain.md §7, seed 004): the reference-date row of
+-- int_crm__account_status_history, where the rules are written, with the account's type and parent.
 
-select
-    cast(null as varchar) as client_id,
-    cast({{ as_of_date() }} as date) as as_of_date,
-    cast(null as varchar) as status,
-    cast(null as varchar) as status_reason,
-    cast(null as date) as last_deal_activity_date,
-    cast(null as date) as last_opportunity_activity_date
-where false
+with
+
+clients as (
+
+    select * from {{ ref('dim_clients') }}
+
+),
+
+statuses as (
+
+    select * from {{ ref('int_crm__account_status_history') }}
+    where is_as_of_date
+
+),
+
+final as (
+
+    select
+        cast(clients.client_id as varchar) as client_id,
+        cast({{ as_of_date() }} as date) as as_of_date,
+        cast(statuses.status as varchar) as status,
+        cast(statuses.status_reason as varchar) as status_reason,
+        cast(statuses.last_deal_activity_date as date) as last_deal_activity_date,
+        cast(statuses.last_opportunity_activity_date as date) as last_opportunity_activity_date,
+        cast(statuses.status_reason_en as varchar) as status_reason_en,
+        cast(clients.account_category as varchar) as account_category,
+        cast(clients.account_type as varchar) as account_type,
+        cast(clients.parent_client_id as varchar) as parent_client_id,
+        cast(statuses.own_status as varchar) as own_status,
+        cast(statuses.status_source_client_id as varchar) as status_source_client_id,
+        cast(statuses.has_deal_in_progress as boolean) as has_deal_in_progress,
+        cast(statuses.has_open_opportunity as boolean) as has_open_opportunity,
+        cast(statuses.has_unknown_status as boolean) as has_unknown_status,
+        cast(statuses.created_date as date) as created_date
+    from clients
+    left join statuses on clients.client_id = statuses.client_id
+
+)
+
+select * from final
