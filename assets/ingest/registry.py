@@ -185,7 +185,7 @@ def _apply_supersession(con, loader: SourceLoader, key: str) -> int:
             con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 = ?", [sha])
         con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = ? WHERE sha256 = ?"
                     " AND file_path = ?", [newest_path, sha, file_path])
-        log.info("%s superseded by %s", file_path, newest_path)
+        log.debug("%s superseded by %s", file_path, newest_path)
     return len(versions) - 1
 
 
