@@ -1,0 +1,48 @@
+-- One row per CRM deal (affaire) with the project's client_id. A deal id written twice in the export keeps its
+-- first line (stg_crm__deals warns about the duplicate); a deal without an id cannot be referred to by any
+-- document and is left out. A deal whose company is unknown keeps an empty client_id and is listed in
+-- rpt_unmatched_records.
+
+with
+
+deals as (
+
+    select * from {{ ref('stg_crm__deals') }}
+    where deal_id is not null
+    qualify row_number() over (partition by deal_id order by _source_file, _line_number) = 1
+
+),
+
+company_keys as (
+
+    select key_value as company_id, client_id
+    from {{ ref('int_clients__keys') }}
+    where key_source = 'crm_company'
+
+),
+
+joined as (
+
+    select
+        deals.deal_id,
+        deals.company_id,
+        company_keys.client_id,
+        deals.opportunity_id,
+        deals.owner_id,
+        deals.deal_name,
+        deals.mission_code,
+        deals.status,
+        deals.is_known_status,
+        deals.start_date,
+        deals.end_date,
+        deals.budget_labour,
+        deals.budget_purchases,
+        deals.budget_sales,
+        deals._source_file,
+        deals._line_number
+    from deals
+    left join company_keys using (company_id)
+
+)
+
+select * from joined
