@@ -29,6 +29,11 @@ PUBLISHED_MARTS = {
     "fct_sales_pipeline",
     "fct_practice_daily",
     "rpt_practice_clients",
+    # beyond contract §4: the status history, the practice KPIs and what the sources fail to match
+    "fct_account_status_monthly",
+    "fct_practice_kpis_daily",
+    "fct_practice_kpis_by_period",
+    "rpt_unmatched_records",
 }
 
 
