@@ -5,6 +5,7 @@ import logging
 import dagster as dg
 
 from assets.home import VigieHome
+from assets.lineage import lineage_events, write_lineage_events
 from assets.publish import publish_marts, write_audit_manifest
 from orchestration.dbt_assets import published_models
 from orchestration.ingest_assets import WAREHOUSE_POOL
@@ -37,6 +38,8 @@ def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
         home, run_id=context.run.run_id, report=report, code_version=code_version(),
         catalogue_version=catalogue_version(home), settings={**vigie.settings().to_dict(),
                                                             "as_of_date": vigie.as_of_date().isoformat()})
+    lineage = write_lineage_events(manifest.with_suffix(".lineage.jsonl"),
+                                   lineage_events(context.run.run_id, _upstream_parents(context)))
     log.info("published %d tables to %s; audit manifest %s", len(PUBLISHED_TABLES), home.marts_db, manifest)
     for table in PUBLISHED_TABLES:
         yield dg.MaterializeResult(asset_key=published_key(table), metadata={
@@ -44,4 +47,20 @@ def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
             "path": dg.MetadataValue.path(str(home.marts_db)),
             "parquet": dg.MetadataValue.path(str(report.parquet_files[table])),
             "audit_manifest": dg.MetadataValue.path(str(manifest)),
+            "lineage_events": dg.MetadataValue.path(str(lineage)),
         })
+
+
+def _upstream_parents(context: dg.AssetExecutionContext) -> dict[str, list[str]]:
+    """Every asset upstream of the published tables, with its direct parents, as "layer/name" strings."""
+    graph = context.job_def.asset_layer.asset_graph
+    parents, pending = {}, [published_key(t) for t in PUBLISHED_TABLES]
+    while pending:
+        key = pending.pop()
+        name = key.to_user_string()
+        if name in parents:
+            continue
+        node_parents = sorted(graph.get(key).parent_keys, key=str) if graph.has(key) else []
+        parents[name] = [p.to_user_string() for p in node_parents]
+        pending.extend(node_parents)
+    return parents

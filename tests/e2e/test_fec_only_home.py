@@ -5,6 +5,7 @@ The ledgers are written here by hand and every expected figure is computed by ha
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -170,6 +171,20 @@ def test_monthly_revenue_payroll_and_cash_are_exact(fec_home, first_run):
     actual = {(client, month): (str(revenue), str(payroll), str(cash))
               for client, month, revenue, payroll, cash in rows}
     assert actual == EXPECTED
+
+
+def test_lineage_events_lead_from_a_published_table_back_to_the_fec_folder(fec_home, first_run):
+    (events_file,) = (fec_home / "audit").glob("*.lineage.jsonl")
+    inputs = {}
+    for line in events_file.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        inputs[event["job"]["name"]] = [i["name"] for i in event["inputs"]]
+    seen, pending = set(), ["published/fct_indicators_monthly"]
+    while pending:
+        dataset = pending.pop()
+        seen.add(dataset)
+        pending.extend(p for p in inputs.get(dataset, []) if p not in seen)
+    assert {"marts/fct_indicators_monthly", "raw/fec_lines", "landing/accounting"} <= seen
 
 
 def test_second_run_loads_nothing_and_publishes_identical_tables(fec_home, first_run, run_vigie):
