@@ -1,7 +1,6 @@
 """Landing folders and the ingest assets that bring them into the raw layer (one asset per source)."""
 
 import logging
-import uuid
 
 import dagster as dg
 
@@ -65,7 +64,7 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         with vigie.connect_warehouse() as con:
             create_raw_schema(con)
             loader = build_loader(source, scratch_dir=home.scratch)
-            summary = ingest_source(con, home.landing, loader, run_id=context.run.run_id or str(uuid.uuid4()),
+            summary = ingest_source(con, home.landing, loader, run_id=context.run.run_id,
                                     on_progress=log.info)
             for problem in summary.problems:
                 context.log.warning(problem)
