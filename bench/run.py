@@ -28,12 +28,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--lines-per-client", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--keep-landing", action="store_true",
+                        help="reuse the landing/ of a previous bench in --out; start from an empty warehouse")
     args = parser.parse_args()
-    shutil.rmtree(args.out, ignore_errors=True)
     vigie = str(BIN / "vigie")
-    results = {
-        "generate": measured([vigie, "generate", "--out", str(args.out), "--clients", str(args.clients),
-                              "--lines-per-client", str(args.lines_per_client)]),
+    results = {}
+    if args.keep_landing:
+        for generated in ("warehouse", "publish", "audit", "config", ".dagster"):
+            shutil.rmtree(args.out / generated, ignore_errors=True)
+    else:
+        shutil.rmtree(args.out, ignore_errors=True)
+        results["generate"] = measured([vigie, "generate", "--out", str(args.out), "--clients", str(args.clients),
+                                        "--lines-per-client", str(args.lines_per_client)])
+    results |= {
         "vigie run (first)": measured([vigie, "run", "--home", str(args.out)]),
         "vigie run (unchanged input)": measured([vigie, "run", "--home", str(args.out)]),
         "plain duckdb script": measured([sys.executable, "-m", "bench.plain_duckdb", str(args.out / "landing")]),
