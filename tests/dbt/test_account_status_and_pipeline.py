@@ -12,11 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from tests.dbt.dbt_runner import build_models, fetch_dicts
 from tests.dbt.sample_warehouse import ALPHA, BETA, build_sample_warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 AS_OF = date(2026, 10, 31)
 HISTORY_MONTHS = 24
 MODELS = ("fct_account_status", "fct_account_status_monthly", "fct_sales_pipeline")
@@ -139,28 +138,13 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _dbt(args: list[str], root: Path):
-    return dbtRunner().invoke(
-        [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-         "--target-path", str(root / "target"), "--log-path", str(root / "logs")]
-    )
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("account_status")
     warehouse = root / "vigie.duckdb"
     build_sample_warehouse(warehouse)
     _insert_crm_history(warehouse)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
-        env.setenv("DO_NOT_TRACK", "1")
-        result = _dbt(
-            ["build", "--select", *(f"+{model}" for model in MODELS), "--indirect-selection", "cautious",
-             "--vars", f"{{as_of_date: '{AS_OF}'}}"],
-            root,
-        )
-    return warehouse, result
+    return warehouse, build_models(warehouse, root, MODELS, str(AS_OF))
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +155,6 @@ def warehouse(built):
     yield con
     con.close()
 
-
-def _rows(con, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # ---- reference calculation (domain.md §7, §5), written from the definitions ----
@@ -325,7 +304,7 @@ def test_boundaries_land_on_the_documented_side(warehouse):
 
 
 def test_reasons_name_the_fact_and_its_date(warehouse):
-    rows = {r["client_id"]: r for r in _rows(warehouse, "SELECT * FROM marts.fct_account_status")}
+    rows = {r["client_id"]: r for r in fetch_dicts(warehouse, "SELECT * FROM marts.fct_account_status")}
     lost = next(o for o in OPPORTUNITIES if o.id == "p1")
     assert f"« {lost.name} »" in rows["crm-c6"]["status_reason"]
     assert lost.closed.isoformat() in rows["crm-c6"]["status_reason"]
@@ -334,7 +313,7 @@ def test_reasons_name_the_fact_and_its_date(warehouse):
 
 
 def test_group_takes_its_subsidiary_status_and_names_it(warehouse):
-    rows = {r["client_id"]: r for r in _rows(warehouse, "SELECT * FROM marts.fct_account_status")}
+    rows = {r["client_id"]: r for r in fetch_dicts(warehouse, "SELECT * FROM marts.fct_account_status")}
     group = rows["crm-c3"]
     assert (group["status"], group["own_status"], group["account_category"]) == ("actif", "inactif", "groupe")
     assert group["status_source_client_id"] == "crm-c10"
@@ -343,7 +322,7 @@ def test_group_takes_its_subsidiary_status_and_names_it(warehouse):
 
 
 def test_unknown_opportunity_status_is_counted_and_flagged(warehouse):
-    alpha = _rows(warehouse, f"SELECT * FROM marts.fct_account_status WHERE client_id = '{ALPHA}'")[0]
+    alpha = fetch_dicts(warehouse, f"SELECT * FROM marts.fct_account_status WHERE client_id = '{ALPHA}'")[0]
     assert (alpha["status"], alpha["has_unknown_status"], alpha["has_open_opportunity"]) == ("prospect", True, True)
     assert "on_hold" in alpha["status_reason"]
 
@@ -354,7 +333,7 @@ def test_account_categories_follow_seed_004(warehouse):
 
 
 def test_monthly_history_matches_the_definitions_at_each_month_end(warehouse):
-    rows = _rows(warehouse, "SELECT client_id, reference_date, status, previous_status, status_changed"
+    rows = fetch_dicts(warehouse, "SELECT client_id, reference_date, status, previous_status, status_changed"
                             " FROM marts.fct_account_status_monthly ORDER BY client_id, reference_date")
     actual = {(r["client_id"], r["reference_date"]): r["status"] for r in rows}
     expected = {
@@ -376,7 +355,7 @@ def test_monthly_history_ends_on_the_current_status(warehouse):
 
 
 def test_pipeline_matches_the_reference_calculation(warehouse):
-    rows = _rows(warehouse, "SELECT * FROM marts.fct_sales_pipeline")
+    rows = fetch_dicts(warehouse, "SELECT * FROM marts.fct_sales_pipeline")
     expected = _expected_pipeline()
     assert {(r["owner_id"], r["month"]) for r in rows} == set(expected)
     for row in rows:

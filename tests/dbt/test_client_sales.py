@@ -13,11 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from tests.dbt.dbt_runner import build_models
 from tests.dbt.sample_warehouse import ALPHA, BETA, build_sample_warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 AS_OF = date(2026, 10, 31)
 CENT = Decimal("0.01")
 
@@ -425,30 +424,7 @@ def built(tmp_path_factory, history):
     warehouse = root / "vigie.duckdb"
     build_sample_warehouse(warehouse)
     _insert_sales_history(warehouse, history)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
-        env.setenv("DO_NOT_TRACK", "1")
-        result = dbtRunner().invoke(
-            [
-                # cautious: only the tests of the selected models, not those of other marts that also read dim_clients
-                "build",
-                "--select",
-                "+fct_client_sales",
-                "--indirect-selection",
-                "cautious",
-                "--vars",
-                f"{{as_of_date: '{AS_OF.isoformat()}'}}",
-                "--project-dir",
-                str(PROJECT_DIR),
-                "--profiles-dir",
-                str(PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
-            ]
-        )
-    return warehouse, result
+    return warehouse, build_models(warehouse, root, ["fct_client_sales"], AS_OF.isoformat())
 
 
 @pytest.fixture(scope="module")

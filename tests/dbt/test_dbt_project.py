@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from tests.dbt.dbt_runner import run_dbt
 from tests.dbt.sample_warehouse import ALPHA, BETA, FEC_FILES, FecFile, build_sample_warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 OPENING_JOURNALS_IN_SAMPLE = {"AN", "ANO"}
 PUBLISHED_MARTS = {
     "dim_clients",
@@ -37,22 +35,6 @@ PUBLISHED_MARTS = {
 }
 
 
-def _dbt(args: list[str], target: Path):
-    return dbtRunner().invoke(
-        [
-            *args,
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(target / "target"),
-            "--log-path",
-            str(target / "logs"),
-        ]
-    )
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One `dbt build` for the whole module: (warehouse path, build result, target directory)."""
@@ -62,7 +44,7 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
         env.setenv("DO_NOT_TRACK", "1")
-        result = _dbt(["build", "--vars", "{as_of_date: '2025-01-06'}"], root)
+        result = run_dbt(["build", "--vars", "{as_of_date: '2025-01-06'}"], root)
     return warehouse, result, root / "target"
 
 
@@ -253,7 +235,7 @@ def test_parse_needs_no_database(tmp_path, monkeypatch):
     missing = tmp_path / "absent" / "vigie.duckdb"
     monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(missing))
     monkeypatch.setenv("DO_NOT_TRACK", "1")
-    result = _dbt(["parse"], tmp_path)
+    result = run_dbt(["parse"], tmp_path)
     assert result.success, result.exception
     assert not missing.parent.exists()
 
@@ -262,7 +244,7 @@ def test_as_of_date_must_be_an_iso_date(built, tmp_path, monkeypatch):
     path, _, _ = built
     monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(path))
     monkeypatch.setenv("DO_NOT_TRACK", "1")
-    result = _dbt(
+    result = run_dbt(
         ["compile", "--select", "fct_account_status", "--vars", "{as_of_date: 'yesterday'}"], tmp_path
     )
     assert not result.success

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from tests.dbt.dbt_runner import build_models, fetch_dicts
 from tests.dbt.sample_warehouse import ALPHA, BETA, COLLABORATORS, build_sample_warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 CENT = Decimal("0.01")
 
 # A second collaborator, besides the sample's u1 Claire Martin (55.00 €/h, claire@cabinet.example).
@@ -247,43 +246,14 @@ def warehouse(tmp_path_factory):
     path = root / "vigie.duckdb"
     build_sample_warehouse(path)
     _insert_deals_and_time(path)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIGIE_WAREHOUSE_DB", str(path))
-        env.setenv("DO_NOT_TRACK", "1")
-        result = dbtRunner().invoke(
-            [
-                # dim_clients: the relationships tests of both marts point at it; cautious: only the tests whose
-                # models are all selected (not the other marts' tests on dim_clients)
-                "build",
-                "--select",
-                "+fct_deals",
-                "+rpt_unmatched_records",
-                "+dim_clients",
-                "--indirect-selection",
-                "cautious",
-                "--vars",
-                "{as_of_date: '2025-01-06'}",
-                "--project-dir",
-                str(PROJECT_DIR),
-                "--profiles-dir",
-                str(PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
-            ]
-        )
+    # dim_clients too: the relationships tests of both marts point at it
+    result = build_models(path, root, ["fct_deals", "rpt_unmatched_records", "dim_clients"], "2025-01-06")
     assert result.success, result.exception
     # dbt-duckdb keeps its DuckDB instance open in this process: connect with the same (default) configuration
     con = duckdb.connect(str(path))
     yield con
     con.close()
 
-
-def _rows(con, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # ---- reference calculation, from the rows above ----
@@ -341,7 +311,7 @@ def _expected_deal(deal: Deal) -> dict:
 
 
 def test_deals_match_the_reference_calculation(warehouse):
-    rows = {row["deal_id"]: row for row in _rows(warehouse, "SELECT * FROM marts.fct_deals")}
+    rows = {row["deal_id"]: row for row in fetch_dicts(warehouse, "SELECT * FROM marts.fct_deals")}
     assert set(rows) == {d.id for d in DEALS}
     for deal in DEALS:
         expected = _expected_deal(deal)
@@ -361,7 +331,8 @@ def test_sample_deals_show_both_alerts(warehouse):
 
 def test_time_entries_match_collaborators_and_deals(warehouse):
     matched = {
-        row["time_entry_key"]: row for row in _rows(warehouse, "SELECT * FROM intermediate.int_time__entries_matched")
+        row["time_entry_key"]: row
+        for row in fetch_dicts(warehouse, "SELECT * FROM intermediate.int_time__entries_matched")
     }
     for line, entry in enumerate(TIME_ENTRIES, start=2):
         row = matched[_entry_key(line)]
@@ -375,7 +346,7 @@ def test_time_entries_match_collaborators_and_deals(warehouse):
 def test_what_does_not_match_is_published(warehouse):
     unmatched = {
         (row["entity"], row["record_key"], row["match_target"]): row
-        for row in _rows(warehouse, "SELECT * FROM marts.rpt_unmatched_records")
+        for row in fetch_dicts(warehouse, "SELECT * FROM marts.rpt_unmatched_records")
     }
     expected_entries = {
         ("time_entry", _entry_key(line), target)

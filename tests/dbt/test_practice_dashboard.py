@@ -12,11 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from tests.dbt.dbt_runner import build_models, fetch_dicts
 from tests.dbt.sample_warehouse import ALPHA, build_sample_warehouse
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 AS_OF = date(2025, 3, 31)
 DROP_PCT = 50  # the project's default var('practice_inactive_drop_pct')
 PRACTICE_MARTS = (
@@ -149,30 +148,7 @@ def built(tmp_path_factory):
     warehouse = root / "vigie.duckdb"
     build_sample_warehouse(warehouse)
     _add_practice_export(warehouse)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
-        env.setenv("DO_NOT_TRACK", "1")
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--select",
-                *(f"+{mart}" for mart in PRACTICE_MARTS),
-                # only the tests of the selected models, not those of other marts that read dim_clients
-                "--indirect-selection",
-                "cautious",
-                "--vars",
-                f"{{as_of_date: '{AS_OF.isoformat()}'}}",
-                "--project-dir",
-                str(PROJECT_DIR),
-                "--profiles-dir",
-                str(PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
-            ]
-        )
-    return warehouse, result
+    return warehouse, build_models(warehouse, root, PRACTICE_MARTS, AS_OF.isoformat())
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +158,6 @@ def warehouse(built):
     con = duckdb.connect(str(path))  # shares dbt-duckdb's open instance (same configuration)
     yield con
     con.close()
-
-
-def _rows(con, sql: str, params=()) -> list[dict]:
-    cursor = con.execute(sql, list(params))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # ---- reference calculation (domain.md §6), from DOCUMENTS ----
@@ -288,7 +258,7 @@ def test_daily_flows_and_stocks_match_the_documents(warehouse):
     columns = list(_expected_day(ALPHA, AS_OF))
     for client in CLIENT_OF.values():
         for day in (date(2025, 1, 20), date(2025, 3, 1), date(2025, 3, 2), AS_OF - timedelta(days=4), AS_OF):
-            row = _rows(
+            row = fetch_dicts(
                 warehouse,
                 f"SELECT {', '.join(columns)} FROM marts.fct_practice_daily WHERE client_id = ? AND day = ?",
                 [client, day],
@@ -307,7 +277,7 @@ def test_received_by_method_counts_the_day_documents(warehouse):
 
 
 def test_client_report_matches_the_reference(warehouse):
-    report = {row["client_id"]: row for row in _rows(warehouse, "SELECT * FROM marts.rpt_practice_clients")}
+    report = {row["client_id"]: row for row in fetch_dicts(warehouse, "SELECT * FROM marts.rpt_practice_clients")}
     assert set(report) == set(CLIENT_OF.values())
     for client, row in report.items():
         expected = _expected_day(client, AS_OF) | _expected_report(client)
@@ -332,7 +302,7 @@ def test_inactivity_cases_of_the_sample(warehouse):
 
 def test_daily_kpis_add_up_the_clients_of_each_filter_combination(warehouse):
     for day in (date(2025, 3, 2), AS_OF):
-        rows = _rows(warehouse, "SELECT * FROM marts.fct_practice_kpis_daily WHERE day = ?", [day])
+        rows = fetch_dicts(warehouse, "SELECT * FROM marts.fct_practice_kpis_daily WHERE day = ?", [day])
         assert len(rows) == len(FILTERS)  # each sample client has its own filter combination
         for row in rows:
             key = (
@@ -355,7 +325,7 @@ def test_daily_kpis_add_up_the_clients_of_each_filter_combination(warehouse):
 @pytest.mark.parametrize("granularity", ["week", "month"])
 def test_period_kpis_bucket_the_documents(warehouse, granularity):
     first_day = min(d.received for d in DOCUMENTS)
-    rows = _rows(
+    rows = fetch_dicts(
         warehouse,
         "SELECT * FROM marts.fct_practice_kpis_by_period WHERE granularity = ? AND collaborator_id = 'u1'"
         " AND bookkeeping_by = 'firm'",
