@@ -188,11 +188,7 @@ final as (
         cast(received_by_method as json) as received_by_method,
         cast(documents_processed as bigint) as documents_processed,
         cast(documents_auto_processed as bigint) as documents_auto_processed,
-        cast(
-            case when documents_processed > 0
-                then round(documents_auto_processed * 1.0 / documents_processed, 4)
-            end as decimal(5, 4)
-        ) as auto_processed_share,
+        {{ share('documents_auto_processed', 'documents_processed') }} as auto_processed_share,
         cast(documents_to_review as bigint) as documents_to_review,
         cast(documents_ready as bigint) as documents_ready,
         cast(documents_pending as bigint) as documents_pending

@@ -57,11 +57,7 @@ final as (
         cast(documents_auto_processed as bigint) as documents_auto_processed,
         cast(documents_processed_last_30d as bigint) as documents_processed_last_30d,
         cast(documents_auto_processed_last_30d as bigint) as documents_auto_processed_last_30d,
-        cast(
-            case when documents_processed_last_30d > 0
-                then round(documents_auto_processed_last_30d * 1.0 / documents_processed_last_30d, 4)
-            end as decimal(5, 4)
-        ) as auto_processed_share_last_30d
+        {{ share('documents_auto_processed_last_30d', 'documents_processed_last_30d') }} as auto_processed_share_last_30d
     from grouped
 
 )

@@ -161,11 +161,7 @@ final as (
         cast(supplier_rules_count as bigint) as supplier_rules_count,
         cast(documents_processed_last_30d as bigint) as documents_processed_last_30d,
         cast(documents_auto_processed_last_30d as bigint) as documents_auto_processed_last_30d,
-        cast(
-            case when documents_processed_last_30d > 0
-                then round(documents_auto_processed_last_30d * 1.0 / documents_processed_last_30d, 4)
-            end as decimal(5, 4)
-        ) as auto_processed_share
+        {{ share('documents_auto_processed_last_30d', 'documents_processed_last_30d') }} as auto_processed_share
     from joined
 
 )
