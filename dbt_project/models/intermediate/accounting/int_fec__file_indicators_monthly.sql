@@ -4,7 +4,7 @@
 
 {%- set components = ['revenue', 'purchases_consumed', 'external_charges', 'gross_margin_goods', 'production',
                       'third_party_consumption', 'operating_subsidies', 'taxes', 'staff_costs', 'payroll',
-                      'net_result', 'vat_collected', 'vat_deductible', 'cash_net', 'receivables', 'payables',
+                      'net_result', 'total_charges', 'vat_collected', 'vat_deductible', 'cash_net', 'receivables', 'payables',
                       'equity', 'share_capital', 'suspense_471', 'balance_sheet_total'] %}
 
 with

@@ -22,6 +22,20 @@ files as (
 
 ),
 
+customer_concentration as (
+
+    select * from {{ ref('int_fec__customer_concentration') }}
+
+),
+
+staff_cost as (
+
+    select valid_from, valid_to, value as average_annual_staff_cost
+    from {{ ref('thresholds') }}
+    where threshold_name = 'average_annual_staff_cost'
+
+),
+
 monthly as (
 
     select
@@ -42,12 +56,16 @@ rolling as (
     select
         *,
         sum(revenue) over last_12_months as revenue_rolling_12m,
+        sum(payroll) over last_12_months as payroll_rolling_12m,
+        sum(net_result) over fiscal_year_to_date as net_result_fiscal_ytd,
         sum(revenue + vat_collected) over last_12_months as revenue_incl_vat_rolling_12m,
         sum(purchases_consumed + external_charges + vat_deductible) over last_12_months
             as purchases_incl_vat_rolling_12m,
         count(*) over last_12_months as rolling_window_months
     from monthly
-    window last_12_months as (partition by client_id order by month_index range between 11 preceding and current row)
+    window
+        last_12_months as (partition by client_id order by month_index range between 11 preceding and current row),
+        fiscal_year_to_date as (partition by client_id, closing_date order by month_index)
 
 ),
 
@@ -90,8 +108,22 @@ final as (
         cast(balance_sheet_total as decimal(18, 2)) as balance_sheet_total,
         cast(rolling_window_months as integer) as rolling_window_months,
         cast(closing_date as date) as fiscal_year_closing_date,
+        cast(total_charges as decimal(18, 2)) as total_charges,
+        cast(payroll_rolling_12m as decimal(18, 2)) as payroll_rolling_12m,
+        cast(net_result_fiscal_ytd as decimal(18, 2)) as net_result_fiscal_ytd,
+        -- the statutory-auditor test counts employees; a ledger only knows payroll, so the headcount is the
+        -- annualised payroll over the firm's average yearly cost of one employee (a dated threshold)
+        cast(
+            payroll_rolling_12m * 12 / rolling_window_months / staff_cost.average_annual_staff_cost
+            as decimal(10, 1)
+        ) as estimated_headcount,
+        customer_concentration.top_customer_share_12m,
+        cast(customer_concentration.top_customer_account as varchar) as top_customer_account,
         cast(source_file as varchar) as source_file
     from rolling
+    left join customer_concentration using (client_id, month)
+    left join staff_cost
+        on rolling.month between staff_cost.valid_from and coalesce(staff_cost.valid_to, rolling.month)
 
 )
 
