@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from assets.home import VigieHome
+from assets.opportunities.catalogue import CatalogueError
 from assets.settings import SettingsError
 
 log = logging.getLogger("vigie")
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return args.command(args)
-    except (SettingsError, UserFacingError, FileExistsError) as error:
+    except (SettingsError, CatalogueError, UserFacingError, FileExistsError) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     _home_option(run)
     run.add_argument("--select", help="Dagster asset selection, e.g. 'key:raw/*' or 'group:marts'")
     run.add_argument("--as-of", type=_iso_date, help="reference date YYYY-MM-DD (default: settings.yml, then today)")
+    run.add_argument("--refresh-summaries", action="store_true",
+                     help="write every client summary again, even when its facts have not changed")
     run.set_defaults(command=cmd_run)
 
     generate = commands.add_parser("generate", help="write a synthetic landing/ of any size")
@@ -109,7 +112,7 @@ def cmd_run(args) -> int:
     if not home.landing.is_dir():
         raise UserFacingError(f"{home.landing}: no landing/ directory; put the firm's exports there "
                               "(or run `vigie generate --out {home.root}`)")
-    return _run_and_report(home, as_of=args.as_of, select=args.select)
+    return _run_and_report(home, as_of=args.as_of, select=args.select, refresh_summaries=args.refresh_summaries)
 
 
 def cmd_demo(args) -> int:
@@ -130,11 +133,13 @@ def cmd_demo(args) -> int:
     return code
 
 
-def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None) -> int:
-    from orchestration.runner import run_pipeline
+def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None,
+                    refresh_summaries: bool = False) -> int:
+    from orchestration.runner import check_configuration, run_pipeline
 
+    check_configuration(home)  # a broken catalogue or settings file stops here, before anything is evaluated
     log.info("running the pipeline on %s", home.root)
-    outcome = run_pipeline(home, as_of=as_of, select=select)
+    outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries)
     for problem in outcome.problems:
         print(f"vigie: {problem}", file=sys.stderr)
     if not outcome.success:

@@ -28,11 +28,19 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
 
 
+# Marts that read what Vigie's Python assets write (rules engine, summaries): dbt builds them in a second step.
+AFTER_PYTHON_ASSETS = "tag:after_python_assets"
+PYTHON_OUTPUT_SOURCES = ("opportunities", "summaries")
+
+
 class VigieDbtTranslator(DagsterDbtTranslator):
-    """Asset keys by layer: raw/<table> for sources, staging|intermediate|marts/<model>, seeds/<seed>."""
+    """Asset keys by layer: raw/<table> for ingested sources, <source>/<table> for the tables Python assets write,
+    staging|intermediate|marts/<model>, seeds/<seed>."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] in PYTHON_OUTPUT_SOURCES:
+                return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
             return raw_key(dbt_resource_props["name"])
         return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
 
@@ -47,13 +55,21 @@ def _layer(props: Mapping[str, Any]) -> str:
     return fqn[1] if len(fqn) > 2 else "models"
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
-            dagster_dbt_translator=VigieDbtTranslator(), pool=WAREHOUSE_POOL)
-def vigie_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
-    invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
-    # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
-    events = list(_logging_progress(invocation.stream()))
-    yield from _with_row_counts(context, events, vigie.vigie_home.warehouse_db)
+def _dbt_step(name: str, select: str, exclude: str | None) -> dg.AssetsDefinition:
+    @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, name=name, select=select, exclude=exclude,
+                dagster_dbt_translator=VigieDbtTranslator(), pool=WAREHOUSE_POOL)
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
+        invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
+        # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
+        events = list(_logging_progress(invocation.stream()))
+        yield from _with_row_counts(context, events, vigie.vigie_home.warehouse_db)
+
+    return _models
+
+
+# Two dbt steps around the Python assets: everything the rules and summaries read, then the marts that read them.
+vigie_dbt_models = _dbt_step("vigie_dbt_models", select="fqn:*", exclude=AFTER_PYTHON_ASSETS)
+vigie_dbt_outputs = _dbt_step("vigie_dbt_outputs", select=AFTER_PYTHON_ASSETS, exclude=None)
 
 
 def _logging_progress(events: Iterator, every: int = 25) -> Iterator:

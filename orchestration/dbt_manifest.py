@@ -3,6 +3,7 @@
 Kept apart from dbt_assets.py: that module needs manifest.json at import time, this one writes it.
 """
 
+import csv
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -20,3 +21,9 @@ def prepare_dbt_manifest(dbt_vars: str = "{}") -> None:
                                  str(DBT_PROJECT_DIR / "target"), "--vars", dbt_vars, "--quiet"])
     if not result.success:
         raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
+
+
+def seed_threshold_names() -> set[str]:
+    """The thresholds the `thresholds` seed defines: what a mission catalogue may refer to."""
+    with (DBT_PROJECT_DIR / "seeds" / "thresholds.csv").open(encoding="utf-8", newline="") as seed:
+        return {row["threshold_name"] for row in csv.DictReader(seed)}

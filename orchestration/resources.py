@@ -19,6 +19,7 @@ from assets.settings import Settings, ensure_settings_file, load_settings
 class VigieResource(dg.ConfigurableResource):
     home: str
     as_of: str = ""  # YYYY-MM-DD; empty: settings.yml, then today
+    refresh_summaries: bool = False  # send every client to the LLM again, ignoring the summary cache
 
     @property
     def vigie_home(self) -> VigieHome:

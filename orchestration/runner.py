@@ -18,7 +18,9 @@ import yaml
 
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
-from orchestration.dbt_manifest import prepare_dbt_manifest
+from assets.opportunities.catalogue import ensure_catalogue_file, load_catalogue
+from assets.settings import ensure_settings_file, load_settings
+from orchestration.dbt_manifest import prepare_dbt_manifest, seed_threshold_names
 
 log = logging.getLogger("vigie")
 
@@ -63,11 +65,23 @@ def _write_instance_settings(dagster_home: Path) -> None:
         settings_file.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS, sort_keys=False), encoding="utf-8")
 
 
-def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None) -> RunOutcome:
+def check_configuration(home: VigieHome) -> None:
+    """Create the firm's configuration files when missing, then refuse a broken one (SettingsError or
+    CatalogueError, one line naming file and line) before the run starts."""
+    home.ensure()
+    ensure_settings_file(home.settings_file)
+    load_settings(home.settings_file)
+    ensure_catalogue_file(home.missions_file)
+    load_catalogue(home.missions_file, seed_threshold_names())
+
+
+def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None,
+                 refresh_summaries: bool = False) -> RunOutcome:
     activate_home(home)
     from orchestration.resources import VigieResource
 
-    vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "")
+    vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "",
+                          refresh_summaries=refresh_summaries)
     prepare_dbt_manifest(vigie.dbt_vars())
     import dagster as dg
 
@@ -78,7 +92,8 @@ def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | No
     if select:
         selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
     run_config = {
-        "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of}}},
+        "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of,
+                                           "refresh_summaries": refresh_summaries}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     log_file = _run_log_path(home)

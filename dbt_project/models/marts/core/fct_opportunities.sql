@@ -1,16 +1,37 @@
--- Published empty until the opportunity rules (domain.md §3) land: the typed contract columns only.
+-- The opportunities the rules engine keeps across runs (assets/opportunities/lifecycle.py), published with the
+-- BI contract's types; the engine owns the statuses, this model only exposes them.
 
-select
-    cast(null as varchar) as opportunity_id,
-    cast(null as varchar) as client_id,
-    cast(null as varchar) as rule_id,
-    cast(null as varchar) as kind,
-    cast(null as varchar) as mission_title,
-    cast(null as varchar) as trigger_text,
-    cast(null as decimal(18, 2)) as price_min,
-    cast(null as decimal(18, 2)) as price_max,
-    cast(null as json) as evidence,
-    cast(null as varchar) as status,
-    cast(null as date) as first_detected_on,
-    cast(null as date) as last_detected_on
-where false
+with
+
+history as (
+
+    select * from {{ source('opportunities', 'opportunity_history') }}
+
+),
+
+final as (
+
+    select
+        opportunity_id,
+        client_id,
+        rule_id,
+        kind,
+        mission_title,
+        trigger_text,
+        price_min,
+        price_max,
+        evidence,
+        status,
+        first_detected_on,
+        last_detected_on,
+        status_reason,
+        status_changed_on,
+        evaluated_month,
+        mission_code,
+        sheet_url,
+        language
+    from history
+
+)
+
+select * from final

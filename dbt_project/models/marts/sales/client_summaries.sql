@@ -1,15 +1,36 @@
--- Published empty until the client summaries (domain.md §4) land: the typed contract columns only.
+-- The five-card client summaries written by the summaries asset (assets/summaries), published with the BI
+-- contract's types. Which writer wrote each row (llm or template) and whether its figures were grounded in the
+-- facts ride along, so a reader knows what they are looking at.
 
-select
-    cast(null as varchar) as client_id,
-    cast(null as varchar) as language,
-    cast(null as varchar) as relationship,
-    cast(null as varchar) as open_documents,
-    cast(null as varchar) as sales_overview,
-    cast(null as varchar) as recent_interactions,
-    cast(null as varchar) as recommendations,
-    cast(null as varchar) as generator,
-    cast(null as varchar) as model,
-    cast(null as varchar) as facts_hash,
-    cast(null as timestamp) as generated_at
-where false
+with
+
+summaries as (
+
+    select * from {{ source('summaries', 'client_summaries') }}
+
+),
+
+final as (
+
+    select
+        client_id,
+        language,
+        relationship,
+        open_documents,
+        sales_overview,
+        recent_interactions,
+        recommendations,
+        generator,
+        model,
+        facts_hash,
+        generated_at,
+        prompt_version,
+        grounding_status,
+        grounding_issues,
+        llm_error,
+        from_cache
+    from summaries
+
+)
+
+select * from final
