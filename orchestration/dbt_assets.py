@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_manifest import DBT_PROJECT_DIR
+from orchestration.dbt_manifest import AFTER_PYTHON_ASSETS, DBT_PROJECT_DIR
 from orchestration.ingest_assets import WAREHOUSE_POOL, raw_key
 from orchestration.resources import VigieResource
 
@@ -28,8 +28,6 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
 
 
-# Marts that read what Vigie's Python assets write (rules engine, summaries): dbt builds them in a second step.
-AFTER_PYTHON_ASSETS = "tag:after_python_assets"
 PYTHON_OUTPUT_SOURCES = ("opportunities", "summaries")
 
 

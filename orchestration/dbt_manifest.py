@@ -8,6 +8,9 @@ from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
+# Marts that read what Vigie's Python assets write (rules engine, summaries): dbt builds them in a second step.
+AFTER_PYTHON_ASSETS = "tag:after_python_assets"
+
 
 def prepare_dbt_manifest(dbt_vars: str = "{}") -> None:
     """Parse the dbt project so the definitions see the current models (dagster-dbt reads manifest.json).

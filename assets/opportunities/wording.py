@@ -68,5 +68,5 @@ def _grouped(number: Decimal, digits: int, language: str) -> str:
     rounded = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     text = f"{rounded:,.{digits}f}"
     if language == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
+        text = text.replace(",", "\u00a0").replace(".", ",")
     return text

@@ -10,6 +10,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from assets.opportunities import run_opportunities
+from assets.summaries.writer import write_client_summaries
+from orchestration.dbt_manifest import AFTER_PYTHON_ASSETS
 from tests.dbt.dbt_runner import run_dbt
 from tests.dbt.sample_warehouse import ALPHA, BETA, FEC_FILES, FecFile, build_sample_warehouse
 
@@ -21,6 +24,7 @@ PUBLISHED_MARTS = {
     "ingest_rejections",
     "fct_account_status",
     "fct_opportunities",
+    "fct_rule_matches",
     "fct_client_sales",
     "client_summaries",
     "fct_deals",
@@ -37,21 +41,29 @@ PUBLISHED_MARTS = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One `dbt build` for the whole module: (warehouse path, build result, target directory)."""
+    """The pipeline's two dbt steps around the real rules engine and (template) summaries, as a run does them:
+    (warehouse path, the results of both dbt steps, target directory)."""
     root = tmp_path_factory.mktemp("dbt")
     warehouse = root / "vigie.duckdb"
     build_sample_warehouse(warehouse)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VIGIE_WAREHOUSE_DB", str(warehouse))
         env.setenv("DO_NOT_TRACK", "1")
-        result = run_dbt(["build", "--vars", "{as_of_date: '2025-01-06'}"], root)
-    return warehouse, result, root / "target"
+        env.delenv("OPENAI_API_KEY", raising=False)
+        first = run_dbt(["build", "--exclude", AFTER_PYTHON_ASSETS, "--vars", "{as_of_date: '2025-01-06'}"], root)
+        if not first.success:
+            return warehouse, [first], root / "target"
+        with duckdb.connect(str(warehouse)) as con:
+            run_opportunities(con, root / "missions.yml", date(2025, 1, 6), "fr")
+            write_client_summaries(con, language="fr")
+        second = run_dbt(["build", "--select", AFTER_PYTHON_ASSETS, "--vars", "{as_of_date: '2025-01-06'}"], root)
+    return warehouse, [first, second], root / "target"
 
 
 @pytest.fixture(scope="module")
 def warehouse(built):
-    path, result, _ = built
-    assert result.success, result.exception
+    path, results, _ = built
+    assert all(r.success for r in results), [r.exception for r in results]
     # dbt-duckdb keeps its DuckDB instance open in this process: a connection with the same (default)
     # configuration shares it, where a read_only one would be refused
     con = duckdb.connect(str(path))
@@ -133,9 +145,9 @@ def _expected(siren: str, month: date) -> dict[str, Decimal]:
 
 
 def test_build_succeeds_with_its_unit_tests(built):
-    _, result, _ = built
-    assert result.success, result.exception
-    unit_tests = [r for r in result.result.results if r.node.resource_type == "unit_test"]
+    _, results, _ = built
+    assert [r.success for r in results] == [True, True], [r.exception for r in results]
+    unit_tests = [r for result in results for r in result.result.results if r.node.resource_type == "unit_test"]
     assert len(unit_tests) >= 5
     assert {str(r.status) for r in unit_tests} == {"pass"}
 

@@ -21,7 +21,6 @@ WAREHOUSE_WRITERS = {"ingest_accounting", "ingest_crm", "ingest_timetracking", "
 BOOKKEEPING_TABLES = {"ingest_files", "ingest_rejections"}  # published from every source's ingestion ledger
 # Marts published empty, with their contract columns only, until their models land (they read no source yet).
 # The lineage test fails as soon as one of them reads its sources: then remove it from here.
-PLACEHOLDER_MARTS = {"client_summaries", "fct_opportunities"}
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +61,25 @@ def reachable(graph, key: dg.AssetKey, direction: str) -> set[dg.AssetKey]:
 def test_definitions_load_as_one_code_location(defs, graph):
     dg.Definitions.validate_loadable(defs)
     assert {layer(k) for k in graph.get_all_asset_keys()} == {
-        "landing", "raw", "seeds", "staging", "intermediate", "marts", "published"}
+        "landing", "config", "raw", "seeds", "staging", "intermediate", "marts", "opportunities", "summaries",
+        "published"}
 
 
 def test_every_published_asset_descends_from_a_landing_folder(graph):
     orphans = {k.path[1] for k in keys_in(graph, "published")
                if not any(layer(a) == "landing" for a in reachable(graph, k, "parent_keys"))}
-    assert orphans == PLACEHOLDER_MARTS, (
-        "published tables without a landing ancestor differ from the placeholders awaiting their models; "
-        "remove a mart from PLACEHOLDER_MARTS once its model reads its sources")
-    assert all(not graph.get(dg.AssetKey(["marts", t])).parent_keys for t in PLACEHOLDER_MARTS)
+    assert orphans == set()
+
+
+def test_rules_and_summaries_sit_between_the_two_dbt_steps(graph):
+    """Opportunities read the indicator marts and the firm's catalogue; the published marts read the engine."""
+    history = dg.AssetKey(["opportunities", "opportunity_history"])
+    assert {dg.AssetKey(["marts", "fct_indicators_monthly"]), dg.AssetKey(["config", "missions"])} <= \
+        graph.get(history).parent_keys
+    assert history in reachable(graph, dg.AssetKey(["published", "fct_opportunities"]), "parent_keys")
+    summaries = dg.AssetKey(["summaries", "client_summaries"])
+    assert history in graph.get(summaries).parent_keys
+    assert summaries in graph.get(dg.AssetKey(["marts", "client_summaries"])).parent_keys
 
 
 def test_every_landing_source_reaches_a_published_table_through_its_raw_tables(graph):
