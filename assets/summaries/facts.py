@@ -1,0 +1,245 @@
+"""The facts a client's summary is written from: the dbt facts of cards 1 to 4, the Vigie missions suggested to
+the client, with what must not leave the firm taken out, and their hash (the cache knows a client by it).
+
+Taken out of every text (notes, product and opportunity names, trigger sentences): e-mail addresses, phone
+numbers, the names of the firm's collaborators (practice export and time-tracking users), and any name written
+after a civility (M., Mme, Madame, Mr, Dr...). The company's own name is kept: it is what the summary is about.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+FACTS_TABLE = "intermediate.int_summaries__client_facts"
+MISSIONS_TABLE = "opportunities.opportunity_history"
+INTERACTIONS_WINDOW_MONTHS = 6  # card 4's window, as int_summaries__client_facts computes it
+
+EMAIL_MARK, PHONE_MARK, PERSON_MARK = "[email]", "[phone]", "[person]"
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_FRENCH_PHONE = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)33[\s.\-]?(?:\(0\)[\s.\-]?)?|0)[1-9](?:[\s.\-]?\d{2}){4}(?!\d)")
+_INTERNATIONAL_PHONE = re.compile(r"(?<![\w+])(?:\+|00)\d[\d\s.\-()]{6,}\d")
+_CAPITALISED = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:[-'’][^\W\d_]+)*"
+_CIVILITY_NAME = re.compile(
+    r"(?<![^\W\d_])(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Monsieur|Madame|Mademoiselle|Maître|Me|Dr\.?|"
+    r"Docteur)\s+" + _CAPITALISED + r"(?:\s+" + _CAPITALISED + r")?")
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    client_id: str
+    facts: dict  # JSON-ready: str, int, float, None, lists and dicts
+    facts_hash: str
+
+    @property
+    def notes(self) -> list[dict]:
+        return self.facts["recent_interactions"]["notes"]
+
+
+class Redactor:
+    """Takes e-mail addresses, phone numbers and known or titled person names out of a text."""
+
+    def __init__(self, person_names: Iterable[str] = ()):
+        patterns = sorted({p for name in person_names for p in _name_patterns(name)}, key=len, reverse=True)
+        self._names = re.compile("|".join(patterns)) if patterns else None
+
+    def redact(self, text: str) -> str:
+        text = _EMAIL.sub(EMAIL_MARK, text)
+        text = _FRENCH_PHONE.sub(PHONE_MARK, text)
+        text = _INTERNATIONAL_PHONE.sub(_international_phone, text)
+        if self._names:
+            text = _replace_spans(text, [m.span() for m in self._names.finditer(_fold(text))], PERSON_MARK)
+        return _CIVILITY_NAME.sub(PERSON_MARK, text)
+
+
+def load_client_facts(con, redactor: Redactor | None = None) -> list[ClientFacts]:
+    """Every client's facts, by client_id; the redactor defaults to the firm's people found in the warehouse."""
+    redactor = redactor or Redactor(firm_person_names(con))
+    missions = load_open_missions(con)
+    rows = _fetch_dicts(con, f"SELECT * FROM {FACTS_TABLE} ORDER BY client_id")
+    return [client_facts(row, missions.get(row["client_id"], []), redactor) for row in rows]
+
+
+def client_facts(row: dict, missions: list[dict], redactor: Redactor) -> ClientFacts:
+    """One client's facts from its int_summaries__client_facts row and its open missions."""
+    facts = {
+        "client_name": row["client_name"] or row["client_id"],
+        "relationship": {
+            "purchases_basis": row["purchases_basis"],
+            "first_purchase_date": row["first_purchase_date"],
+            "last_purchase_date": row["last_purchase_date"],
+            "total_purchases_excl_tax": row["total_purchases"],
+            "purchase_documents_count": row["purchase_documents_count"],
+        },
+        "open_documents": {
+            "invoices_to_pay_count": row["invoices_to_pay_count"],
+            "invoices_to_pay_amount_excl_tax": row["invoices_to_pay_amount"],
+            "invoices_late_count": row["invoices_late_count"],
+            "invoices_late_amount_excl_tax": row["invoices_late_amount"],
+            "quotes_sent_count": row["quotes_sent_count"],
+            "quotes_read_count": row["quotes_read_count"],
+            "open_opportunities_count": row["open_opportunities_count"],
+            "open_opportunities_amount_excl_tax": row["open_opportunities_amount"],
+            "open_opportunities": [
+                {"name": o["name"], "amount_excl_tax": o["amount"], "pipeline": o["pipeline"], "step": o["step"],
+                 "probability_pct": o["probability_pct"], "due_date": o["due_date"]}
+                for o in _json(row["open_opportunities"])
+            ],
+        },
+        "sales_overview": {
+            "purchases_by_year_excl_tax": _json(row["purchases_by_year"]) or {},
+            "purchase_frequency_per_year": row["purchase_frequency"],
+            "average_basket_excl_tax": row["average_basket"],
+            "top_products_by_quantity": _products(row["top_products_by_quantity"]),
+            "top_products_by_revenue": _products(row["top_products_by_revenue"]),
+            "paid_invoices_count": row["paid_invoices_count"],
+            "avg_payment_days": row["avg_payment_days"],
+            "late_payments_count": row["late_payments_count"],
+        },
+        "recent_interactions": {
+            "window_months": INTERACTIONS_WINDOW_MONTHS,
+            "notes_count": row["recent_interactions_count"],
+            "notes": [{"date": n["date"], "kind": n["kind"], "text": n["text"]}
+                      for n in _json(row["recent_interactions"])],
+        },
+        "suggested_missions": [
+            {"mission_title": m["mission_title"], "kind": m["kind"], "trigger_text": m["trigger_text"],
+             "price_min_excl_tax": m["price_min"], "price_max_excl_tax": m["price_max"]}
+            for m in missions
+        ],
+    }
+    facts = {"client_name": _plain(facts.pop("client_name")), **_redacted(_plain(facts), redactor)}
+    return ClientFacts(row["client_id"], facts, facts_hash(facts))
+
+
+def facts_hash(facts: dict) -> str:
+    """sha256 of the facts' canonical JSON (sorted keys, no spaces): equal facts, equal hash, on any run."""
+    canonical = json.dumps(facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_open_missions(con) -> dict[str, list[dict]]:
+    """The open Vigie missions of each client; none when the opportunities asset has not written its table."""
+    schema, table = MISSIONS_TABLE.split(".")
+    if not _relation_exists(con, schema, table):
+        return {}
+    rows = _fetch_dicts(
+        con,
+        f"SELECT DISTINCT client_id, rule_id, kind, mission_title, trigger_text, price_min, price_max"
+        f" FROM {MISSIONS_TABLE} WHERE status = 'open' AND client_id IS NOT NULL"
+        f" ORDER BY client_id, rule_id, mission_title",
+    )
+    missions: dict[str, list[dict]] = {}
+    for row in rows:
+        missions.setdefault(row["client_id"], []).append(row)
+    return missions
+
+
+def firm_person_names(con) -> list[str]:
+    """Names of the firm's people: practice collaborators and time-tracking users, where those sources exist."""
+    sources = (("staging", "stg_practice__collaborators", "collaborator_name"),
+               ("staging", "stg_timetracking__time_entries", "user_name"))
+    names: set[str] = set()
+    for schema, table, column in sources:
+        if _relation_exists(con, schema, table):
+            names.update(row[0] for row in con.execute(
+                f"SELECT DISTINCT {column} FROM {schema}.{table} WHERE {column} IS NOT NULL").fetchall())
+    return sorted(names)
+
+
+# ---- values ----
+
+
+def _json(value):
+    if value is None:
+        return None
+    return json.loads(value, parse_float=Decimal) if isinstance(value, str) else value
+
+
+def _products(value) -> list[dict]:
+    return [{"product": p["product_name"] or p["product_ref"], "quantity": p["quantity"],
+             "revenue_excl_tax": p["revenue"]} for p in _json(value) or []]
+
+
+def _plain(value):
+    """JSON-ready: decimals as numbers (whole ones as int), dates as ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _redacted(value, redactor: Redactor):
+    if isinstance(value, dict):
+        return {k: _redacted(v, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, redactor) for v in value]
+    if isinstance(value, str):
+        return redactor.redact(value)
+    return value
+
+
+# ---- redaction ----
+
+
+def _international_phone(match: re.Match) -> str:
+    digits = sum(c.isdigit() for c in match.group(0))
+    return PHONE_MARK if 9 <= digits <= 15 else match.group(0)
+
+
+@functools.cache
+def _fold_char(char: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).lower()
+    return base if len(base) == 1 else char
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, one character for one character, so positions map back to `text`."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def _name_patterns(name: str) -> list[str]:
+    """A person's name as a folded pattern, first-last and last-first, with any spacing or hyphen between."""
+    words = [w for w in re.split(r"[\s\-'’]+", _fold(name)) if w]
+    if not words:
+        return []
+    orders = [words] if len(words) == 1 else [words, words[::-1]]
+    return [r"(?<![^\W\d_])" + r"[\s\-'’]+".join(map(re.escape, order)) + r"(?![^\W\d_])" for order in orders]
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + mark + text[end:]
+    return text
+
+
+# ---- warehouse ----
+
+
+def _relation_exists(con, schema: str, name: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM (SELECT database_name, schema_name, table_name AS name FROM duckdb_tables()"
+        " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views())"
+        " WHERE database_name = current_database() AND schema_name = ? AND name = ?",
+        [schema, name],
+    ).fetchone()[0] > 0
+
+
+def _fetch_dicts(con, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

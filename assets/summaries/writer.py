@@ -1,0 +1,225 @@
+"""The client summaries (domain.md §4) written into the warehouse: table summaries.client_summaries, one row per
+client, rewritten on every run.
+
+Each client gets the language model's cards when a key is configured, the model answered with the five cards and
+every number and date in them is in the facts; otherwise the template's cards (generator = template), with the
+reason in the row: grounding_status = failed and the invented tokens in grounding_issues, or the API's error in
+llm_error. The model's answers are cached (summaries.summary_cache), so an unchanged client is not sent again
+unless `refresh` is set. Nothing the model or its API does makes this fail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from assets.settings import LANGUAGES
+from assets.summaries.cache import cache_key, ensure_cache_table, load_cached, store_cached
+from assets.summaries.facts import ClientFacts, load_client_facts
+from assets.summaries.grounding import check_grounding
+from assets.summaries.llm import CardWriter, SummarySettings, WriteResult
+from assets.summaries.models import CARD_FIELDS, SummaryCards
+from assets.summaries.prompt import PROMPT_VERSION
+from assets.summaries.template import render_template
+
+log = logging.getLogger(__name__)
+
+SUMMARIES_TABLE = "summaries.client_summaries"
+SUMMARY_COLUMNS = {
+    "client_id": "VARCHAR NOT NULL",
+    "language": "VARCHAR NOT NULL",
+    **{name: "VARCHAR NOT NULL" for name in CARD_FIELDS},
+    "generator": "VARCHAR NOT NULL",  # llm or template
+    "model": "VARCHAR",  # the model that wrote the published cards; null for the template
+    "prompt_version": "VARCHAR",
+    "facts_hash": "VARCHAR NOT NULL",
+    "generated_at": "TIMESTAMP NOT NULL",  # UTC; for cached cards, when the model wrote them
+    "grounding_status": "VARCHAR NOT NULL",  # passed, or failed: the text had figures or dates not in the facts
+    "grounding_issues": "VARCHAR",  # the invented numbers and dates, as written, '; '-separated
+    "llm_error": "VARCHAR",  # why the model's cards could not be had (API error, malformed reply)
+    "from_cache": "BOOLEAN NOT NULL",
+}
+
+
+@dataclass
+class SummaryReport:
+    language: str
+    model: str | None  # none when no API key is configured
+    clients: int = 0
+    llm: int = 0
+    template: int = 0
+    cache_hits: int = 0
+    grounding_failures: int = 0
+    api_failures: int = 0
+    grounding_failed_client_ids: list[str] = field(default_factory=list)
+    api_failed_client_ids: list[str] = field(default_factory=list)
+
+    @property
+    def failed_client_ids(self) -> list[str]:
+        return sorted({*self.grounding_failed_client_ids, *self.api_failed_client_ids})
+
+    def summary(self) -> str:
+        writer = f"model {self.model}" if self.model else "no model configured"
+        return (f"{self.clients} client summaries ({self.language}, {writer}): {self.llm} by the model"
+                f" ({self.cache_hits} from cache), {self.template} by the template;"
+                f" {self.grounding_failures} failed the grounding check, {self.api_failures} API failures")
+
+    def count(self, row: dict) -> None:
+        self.clients += 1
+        if row["generator"] == "llm":
+            self.llm += 1
+        else:
+            self.template += 1
+        self.cache_hits += row["from_cache"]
+        if row["grounding_status"] == "failed":
+            self.grounding_failures += 1
+            self.grounding_failed_client_ids.append(row["client_id"])
+        if row["llm_error"]:
+            self.api_failures += 1
+            self.api_failed_client_ids.append(row["client_id"])
+
+
+@dataclass(frozen=True)
+class _ModelCards:
+    """What the model gave for one client: its cards, or why there are none."""
+
+    cards: SummaryCards | None
+    generated_at: datetime
+    error: str | None = None
+    from_cache: bool = False
+
+
+def write_client_summaries(con, *, language: str, refresh: bool = False,
+                           settings: SummarySettings | None = None) -> SummaryReport:
+    """(Re)write summaries.client_summaries from intermediate.int_summaries__client_facts.
+
+    `con`: an open read-write DuckDB connection to the warehouse; `settings`: None reads the environment
+    (OPENAI_API_KEY, OPENAI_BASE_URL, VIGIE_OPENAI_MODEL); `refresh`: ask the model again even for clients
+    whose cached cards still match their facts."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    settings = settings or SummarySettings.from_env()
+    clients = load_client_facts(con)
+    model_cards = _model_cards(con, clients, language, refresh, settings) if settings.uses_llm else {}
+    report = SummaryReport(language, settings.model if settings.uses_llm else None)
+    now = _now()
+    rows = []
+    for client in clients:
+        row = _summary_row(client, language, model_cards.get(client.client_id), settings.model, now)
+        report.count(row)
+        rows.append(row)
+    _replace_summaries(con, rows)
+    log.info(report.summary())
+    return report
+
+
+def _model_cards(con, clients: list[ClientFacts], language: str, refresh: bool,
+                 settings: SummarySettings) -> dict[str, _ModelCards]:
+    ensure_cache_table(con)
+    keys = {c.client_id: cache_key(c.facts_hash, settings.model, language) for c in clients}
+    cached = {} if refresh else load_cached(con, keys.values())
+    found = {c.client_id: _ModelCards(hit.cards, hit.generated_at, from_cache=True)
+             for c in clients if (hit := cached.get(keys[c.client_id]))}
+    to_send = [c for c in clients if c.client_id not in found]
+    if not to_send:
+        return found
+    writer, breaker = CardWriter(settings), _Breaker(settings.max_consecutive_failures)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.max_workers), thread_name_prefix="summaries") as pool:
+            futures = {pool.submit(_write_one, writer, breaker, c.facts, language): c for c in to_send}
+            # the connection stays in this thread: each answer is cached as soon as it comes, so an interrupted
+            # run does not pay for it again
+            for future in as_completed(futures):
+                client, result, now = futures[future], future.result(), _now()
+                if result.cards:
+                    store_cached(con, keys[client.client_id], client_id=client.client_id, language=language,
+                                 model=settings.model, facts_hash=client.facts_hash, cards=result.cards,
+                                 generated_at=now)
+                else:
+                    log.warning("client %s: no cards from %s (%s)", client.client_id, settings.model, result.error)
+                found[client.client_id] = _ModelCards(result.cards, now, result.error)
+    finally:
+        writer.close()
+    return found
+
+
+class _Breaker:
+    """Stops sending once `limit` clients in a row failed at the API: with the API down, each further client
+    would only wait for its timeouts and retries before falling back to the template anyway."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._failures_in_a_row = 0
+        self._lock = threading.Lock()
+
+    @property
+    def tripped(self) -> bool:
+        return 0 < self.limit <= self._failures_in_a_row
+
+    def record(self, request_failed: bool) -> None:
+        with self._lock:
+            self._failures_in_a_row = self._failures_in_a_row + 1 if request_failed else 0
+
+
+def _write_one(writer: CardWriter, breaker: _Breaker, facts: dict, language: str) -> WriteResult:
+    if breaker.tripped:
+        return WriteResult(None, f"not sent: {breaker.limit} clients in a row failed at the API",
+                           request_failed=True)
+    try:
+        result = writer.write(facts, language)
+    except Exception as error:  # the summaries never fail the run because of the model
+        log.exception("unexpected error while writing a summary")
+        result = WriteResult(None, f"unexpected error: {type(error).__name__}: {error}", request_failed=True)
+    breaker.record(result.request_failed)
+    return result
+
+
+def _summary_row(client: ClientFacts, language: str, model_cards: _ModelCards | None, model: str,
+                 now: datetime) -> dict:
+    row = {"client_id": client.client_id, "language": language, "facts_hash": client.facts_hash,
+           "model": None, "prompt_version": None, "generated_at": now, "llm_error": None, "from_cache": False}
+    template = render_template(client.facts, language)
+    if model_cards and model_cards.cards:
+        row["from_cache"] = model_cards.from_cache
+        grounding = check_grounding(model_cards.cards.texts().values(), client.facts)
+        if grounding.passed:
+            return {**row, **model_cards.cards.texts(), "generator": "llm", "model": model,
+                    "prompt_version": PROMPT_VERSION, "generated_at": model_cards.generated_at,
+                    "grounding_status": "passed", "grounding_issues": None}
+        # cards that invent figures are not published: the template's are, and the failure stays in the row
+    else:
+        row["llm_error"] = model_cards.error if model_cards else None
+        grounding = check_grounding(template.texts().values(), client.facts)
+    return {**row, **template.texts(), "generator": "template",
+            "grounding_status": "passed" if grounding.passed else "failed",
+            "grounding_issues": "; ".join(grounding.invented) or None}
+
+
+def _replace_summaries(con, rows: list[dict]) -> None:
+    """One transaction: readers see the previous summaries or the new ones, never a half-written table."""
+    schema = SUMMARIES_TABLE.split(".")[0]
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    casts = ", ".join(f"CAST({name} AS {kind.replace(' NOT NULL', '')})" for name, kind in SUMMARY_COLUMNS.items())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(f"CREATE OR REPLACE TABLE {SUMMARIES_TABLE}"
+                    f" ({', '.join(f'{name} {kind}' for name, kind in SUMMARY_COLUMNS.items())})")
+        if rows:
+            con.register("_vigie_summary_rows", frame)
+            try:
+                con.execute(f"INSERT INTO {SUMMARIES_TABLE} SELECT {casts} FROM _vigie_summary_rows")
+            finally:
+                con.unregister("_vigie_summary_rows")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
