@@ -120,11 +120,12 @@ class _EvidenceContext:
                           if o.indicator and INDICATORS[o.indicator].per_month})
         self.columns = columns
         self.months = self._months(con, columns, client_ids, catalogue.lookback)
+        self.shapes = {m.id: _MissionShape.of(m, self.threshold_units, self.prefixes) for m in catalogue.missions}
 
     @staticmethod
     def _months(con, columns: list[str], client_ids: set[str], lookback: int) -> dict[str, list[tuple]]:
-        con.execute("create or replace temp table fired_clients (client_id varchar)")
-        con.executemany("insert into fired_clients values (?)", [[c] for c in sorted(client_ids)])
+        con.execute("create or replace temp table fired_clients as select unnest(?::varchar[]) as client_id",
+                    [sorted(client_ids)])
         selected = "".join(f", m.{c}" for c in columns)  # vocabulary identifiers only
         rows = con.execute(f"""
             with latest as (select client_id, max(month) as eval_month from {INDICATORS_TABLE} group by client_id)
@@ -135,14 +136,14 @@ class _EvidenceContext:
             where datediff('month', m.month, latest.eval_month) <= ?
             order by m.client_id, m.month""", [lookback]).fetchall()
         by_client = defaultdict(list)
-        for row in rows:
-            by_client[row[0]].append(row[1:])
+        for client_id, month, *rest in rows:
+            by_client[client_id].append((month, month.isoformat(), *rest))
         return by_client
 
     def words(self, mission: Mission, values: dict, eval_month: date, reference_date: date,
               client: Client | None, language: str) -> dict[str, str]:
-        units = {name: unit_of(r, self.threshold_units) for name, r in reported_values(mission.condition).items()}
-        words = {name: write_value(values.get(name), units[name], language) for name in units}
+        units = self.shapes[mission.id].units
+        words = {name: write_value(values.get(name), unit, language) for name, unit in units.items()}
         age = (reference_date.year - eval_month.year) * 12 + reference_date.month - eval_month.month
         words.update(month=write_month(eval_month, language), reference_date=write_date(reference_date, language),
                      client_name=(client.name if client and client.name else ""),
@@ -151,33 +152,48 @@ class _EvidenceContext:
 
     def evidence(self, mission: Mission, client_id: str, eval_month: date, reference_date: date, values: dict,
                  catalogue_version: str | None) -> dict:
-        lookback = condition_lookback(mission.condition)
-        window = [m for m in self.months.get(client_id, []) if _months_between(m[0], eval_month) <= lookback]
-        indicators = sorted({o.indicator for o in operands(mission.condition)
-                             if o.indicator and INDICATORS[o.indicator].per_month})
-        positions = {c: 3 + i for i, c in enumerate(self.columns)}  # after month, source_file, line count
+        shape = self.shapes[mission.id]
+        window = [m for m in self.months.get(client_id, []) if _months_between(m[0], eval_month) <= shape.lookback]
+        positions = {c: 4 + i for i, c in enumerate(self.columns)}  # after month, its ISO text, file, line count
         return {
             "rule_id": mission.id,
             "evaluated_month": eval_month.isoformat(),
             "reference_date": reference_date.isoformat(),
             "catalogue_version": catalogue_version,
             "values": {name: _json_number(value) for name, value in values.items()},
-            "months": [m[0].isoformat() for m in window],
-            "series": {c: {m[0].isoformat(): _json_number(m[positions[c]]) for m in window}
-                       for c in indicators} if lookback else {},
-            "source_lines": _source_lines(window, indicators, self.prefixes),
+            "months": [m[1] for m in window],
+            "series": {c: {m[1]: _json_number(m[positions[c]]) for m in window}
+                       for c in shape.indicators} if shape.lookback else {},
+            "source_lines": _source_lines(window, shape.accounts),
         }
 
 
-def _source_lines(window: list[tuple], indicators: list[str], prefixes: dict) -> list[dict]:
+@dataclass(frozen=True)
+class _MissionShape:
+    """What every match of one mission shares: units of its values, its window, indicators and accounts."""
+
+    units: dict
+    lookback: int
+    indicators: list
+    accounts: list
+
+    @classmethod
+    def of(cls, mission: Mission, threshold_units: dict, prefixes: dict) -> _MissionShape:
+        indicators = sorted({o.indicator for o in operands(mission.condition)
+                             if o.indicator and INDICATORS[o.indicator].per_month})
+        accounts = sorted({p for i in indicators for c in INDICATORS[i].components for p in prefixes.get(c, [])})
+        units = {name: unit_of(r, threshold_units) for name, r in reported_values(mission.condition).items()}
+        return cls(units, condition_lookback(mission.condition), indicators, accounts)
+
+
+def _source_lines(window: list[tuple], accounts: list[str]) -> list[dict]:
     """The ledger lines behind the months: per FEC file, its months and line count, and the account prefixes the
     indicators read (staging.stg_accounting__fec_lines has each line with its file and line number)."""
-    accounts = sorted({p for i in indicators for c in INDICATORS[i].components for p in prefixes.get(c, [])})
     files: dict[str, dict] = {}
-    for month, source_file, line_count, *_ in window:
+    for _, month_text, source_file, line_count, *_ in window:
         entry = files.setdefault(source_file, {"file": source_file, "months": [], "line_count": 0,
                                                "account_prefixes": accounts})
-        entry["months"].append(month.isoformat())
+        entry["months"].append(month_text)
         entry["line_count"] += int(line_count or 0)
     return list(files.values())
 
