@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -25,9 +25,11 @@ _MONTHS = {
     "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "october": 10,
     "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
 }
-# longest names first, so 'septembre' is not read as 'sept'; a month name is a whole word
-_MONTH = r"(?<![^\W\d_])(?P<month>" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + \
-    r")(?![^\W\d_])\.?"
+# longest names first, so 'septembre' is not read as 'sept'; a month name is a whole word. The lookahead on
+# the initials lets the scan skip most positions at once (the alternation is slow to try everywhere).
+_MONTH_INITIALS = "".join(sorted({name[0] + name[0].upper() for name in _MONTHS}))
+_MONTH_NAMES = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
+_MONTH = rf"(?=[{_MONTH_INITIALS}])(?<![^\W\d_])(?P<month>{_MONTH_NAMES})(?![^\W\d_])\.?"
 _DAY = r"(?<!\d)(?P<day>\d{1,2})(?:er|re|e|st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})(?!\d)"
 _SPACE = r"[\s\u00a0\u202f]+"
@@ -38,7 +40,7 @@ _NUMERIC_DATE = re.compile(
     r"(?<![\d/])(?<!\d[.-])(?P<a>\d{1,2})([/.-])(?P<b>\d{1,2})\2(?P<year>\d{4})(?!\d|[/.-]\d)")
 _DAY_MONTH_YEAR = re.compile(_DAY + _SPACE + r"(?:de" + _SPACE + r")?" + _MONTH + r",?" + _SPACE + _YEAR,
                              re.IGNORECASE)
-_MONTH_DAY_YEAR = re.compile(_MONTH + _SPACE + _DAY + r"," + r"?" + _SPACE + _YEAR, re.IGNORECASE)
+_MONTH_DAY_YEAR = re.compile(_MONTH + _SPACE + _DAY + r",?" + _SPACE + _YEAR, re.IGNORECASE)
 _MONTH_YEAR = re.compile(_MONTH + _SPACE + r"(?:(?:de|of)" + _SPACE + r")?" + _YEAR, re.IGNORECASE)
 _NUMERIC_MONTH_YEAR = re.compile(r"(?<![\d/.-])(?P<month>\d{1,2})/(?P<year>\d{4})(?![\d/])")
 _DAY_MONTH = re.compile(_DAY + _SPACE + r"(?:de" + _SPACE + r")?" + _MONTH, re.IGNORECASE)
@@ -51,6 +53,7 @@ _NUMBER = re.compile(
     r"|\d+(?:[.,]\d+)?"
     r")(?!\d)"
 )
+_DIGIT = re.compile(r"\d")
 _GROUP_SPACE = re.compile(r"[\x20\u00a0\u202f]")
 _ISO_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # four-digit whole numbers in this range read as years
@@ -140,7 +143,14 @@ def allowed_values(facts) -> _Allowed:
 
 
 def _collect(value, allowed: _Allowed) -> None:
-    if isinstance(value, Mapping):
+    # concrete types, most frequent first: this runs over every value of every client's facts
+    if isinstance(value, str):
+        if _ISO_VALUE.fullmatch(value) and (day := _date(int(value[:4]), int(value[5:7]), int(value[8:]))):
+            allowed.add_date(day)
+            return
+        for token in find_tokens(value):
+            allowed.add(token)
+    elif isinstance(value, dict):
         for key, item in value.items():
             _collect(str(key), allowed)
             _collect(item, allowed)
@@ -153,17 +163,13 @@ def _collect(value, allowed: _Allowed) -> None:
         allowed.numbers.add(abs(Decimal(str(value))))
     elif isinstance(value, date):
         allowed.add_date(value)
-    elif isinstance(value, str):
-        if _ISO_VALUE.fullmatch(value) and (day := _date(int(value[:4]), int(value[5:7]), int(value[8:]))):
-            allowed.add_date(day)
-            return
-        for token in find_tokens(value):
-            allowed.add(token)
 
 
 def find_tokens(text: str) -> list[Token]:
     """The dates and numbers written in `text`, in reading order. Dates are found first and blanked out (same
     length, so positions hold) before numbers are read."""
+    if not _DIGIT.search(text):
+        return []  # every date and number form has a digit: most fact texts are skipped at once
     found_at: list[tuple[int, Token]] = []
     for pattern, kind, values in _DATE_PATTERNS:
         def blank(match: re.Match, kind=kind, values=values) -> str:

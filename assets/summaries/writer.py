@@ -127,7 +127,13 @@ def _model_cards(con, clients: list[ClientFacts], language: str, refresh: bool,
     to_send = [c for c in clients if c.client_id not in found]
     if not to_send:
         return found
-    writer, breaker = CardWriter(settings), _Breaker(settings.max_consecutive_failures)
+    try:
+        writer = CardWriter(settings)
+    except Exception as error:  # a configuration the SDK refuses (a malformed base URL...) fails no run either
+        log.exception("cannot build the openai client")
+        problem = f"openai client not built: {type(error).__name__}: {error}"
+        return {**found, **{c.client_id: _ModelCards(None, _now(), problem) for c in to_send}}
+    breaker = _Breaker(settings.max_consecutive_failures)
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.max_workers), thread_name_prefix="summaries") as pool:
             futures = {pool.submit(_write_one, writer, breaker, c.facts, language): c for c in to_send}

@@ -227,6 +227,19 @@ def test_a_request_that_times_out_is_retried_then_falls_back(tmp_path, fake_open
     assert report.api_failures == 1
 
 
+def test_a_client_the_sdk_cannot_build_gives_template_cards(con):
+    settings = SummarySettings(api_key="test-key", base_url="http://[::1", model=MODEL)
+    report = write_client_summaries(con, language="fr", settings=settings)
+    assert report.template == 3 and report.api_failures == 3
+    assert all("openai client not built" in row["llm_error"] for row in _rows(con).values())
+
+
+def test_no_client_no_request(tmp_path, fake_openai):
+    with duckdb.connect(str(build_warehouse(tmp_path / "empty.duckdb", clients=[]))) as con:
+        report = write_client_summaries(con, language="fr", settings=llm_settings(fake_openai))
+        assert (report.clients, fake_openai.requests, _rows(con)) == (0, [], {})
+
+
 def test_a_malformed_reply_is_asked_again(con, fake_openai):
     fake_openai.script(content("Voici le résumé : tout va bien."))
     report = write_client_summaries(con, language="fr", settings=llm_settings(fake_openai))

@@ -95,6 +95,9 @@ MISSIONS = [
 ]
 
 
+DEFAULT_DATES = {"as_of_date": "2026-10-31", "interactions_from": "2026-05-01"}
+
+
 def build_warehouse(path: Path, *, clients: list[dict] = CLIENTS, with_missions: bool = True,
                     with_people: bool = True) -> Path:
     con = duckdb.connect(str(path))
@@ -102,12 +105,12 @@ def build_warehouse(path: Path, *, clients: list[dict] = CLIENTS, with_missions:
         con.execute("CREATE SCHEMA intermediate")
         con.execute(f"CREATE TABLE intermediate.int_summaries__client_facts"
                     f" ({', '.join(f'{name} {kind}' for name, kind in FACTS_COLUMNS.items())})")
-        con.executemany(
-            f"INSERT INTO intermediate.int_summaries__client_facts ({', '.join(FACTS_COLUMNS)})"
-            f" VALUES ({', '.join('?' for _ in FACTS_COLUMNS)})",
-            [[client.get(name, "2026-10-31" if name == "as_of_date" else "2026-05-01" if name == "interactions_from"
-                         else None) for name in FACTS_COLUMNS] for client in clients],
-        )
+        if clients:
+            con.executemany(
+                f"INSERT INTO intermediate.int_summaries__client_facts ({', '.join(FACTS_COLUMNS)})"
+                f" VALUES ({', '.join('?' for _ in FACTS_COLUMNS)})",
+                [[client.get(name, DEFAULT_DATES.get(name)) for name in FACTS_COLUMNS] for client in clients],
+            )
         if with_missions:
             con.execute("CREATE SCHEMA opportunities")
             con.execute("CREATE TABLE opportunities.opportunity_history (client_id VARCHAR, rule_id VARCHAR,"
