@@ -107,9 +107,12 @@ def write_client_summaries(con, *, language: str, refresh: bool = False,
     model_cards = _model_cards(con, clients, language, refresh, settings) if settings.uses_llm else {}
     report = SummaryReport(language, settings.model if settings.uses_llm else None)
     now = _now()
+    unchanged_since = _generated_at_by_content(con)
     rows = []
     for client in clients:
         row = _summary_row(client, language, model_cards.get(client.client_id), settings.model, now)
+        # a summary written again word for word keeps its date, so unchanged inputs publish an identical table
+        row["generated_at"] = unchanged_since.get(_content(row), row["generated_at"])
         report.count(row)
         rows.append(row)
     _replace_summaries(con, rows)
@@ -203,6 +206,24 @@ def _summary_row(client: ClientFacts, language: str, model_cards: _ModelCards | 
     return {**row, **template.texts(), "generator": "template",
             "grounding_status": "passed" if grounding.passed else "failed",
             "grounding_issues": "; ".join(grounding.invented) or None}
+
+
+_CONTENT_COLUMNS = ("client_id", "language", *CARD_FIELDS, "generator", "model", "facts_hash")
+
+
+def _content(row: dict) -> tuple:
+    return tuple(row[c] for c in _CONTENT_COLUMNS)
+
+
+def _generated_at_by_content(con) -> dict[tuple, datetime]:
+    """When each summary of the previous run was written, keyed by what it says."""
+    schema, table = SUMMARIES_TABLE.split(".")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                         [schema, table]).fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute(f"SELECT {', '.join(_CONTENT_COLUMNS)}, generated_at FROM {SUMMARIES_TABLE}").fetchall()
+    return {tuple(row[:-1]): row[-1] for row in rows}
 
 
 def _replace_summaries(con, rows: list[dict]) -> None:

@@ -320,3 +320,10 @@ def test_no_email_phone_or_person_name_leaves_the_firm(con, fake_openai):
     assert all(mark in dumas for mark in ("[email]", "[phone]", "[person]"))
     # the company's own name is what the summary is about
     assert "Boulangerie Dumas" in dumas
+
+
+def test_an_unchanged_template_summary_keeps_its_date_so_the_table_is_identical(con):
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    before = con.execute("SELECT * FROM summaries.client_summaries ORDER BY client_id").fetchall()
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    assert con.execute("SELECT * FROM summaries.client_summaries ORDER BY client_id").fetchall() == before
