@@ -69,6 +69,21 @@ rolling as (
 
 ),
 
+enriched as (
+
+    select
+        rolling.*,
+        customer_concentration.top_customer_share_12m,
+        customer_concentration.top_customer_account,
+        staff_cost.average_annual_staff_cost
+    from rolling
+    left join customer_concentration
+        on rolling.client_id = customer_concentration.client_id and rolling.month = customer_concentration.month
+    left join staff_cost
+        on rolling.month between staff_cost.valid_from and coalesce(staff_cost.valid_to, rolling.month)
+
+),
+
 final as (
 
     select
@@ -114,16 +129,13 @@ final as (
         -- the statutory-auditor test counts employees; a ledger only knows payroll, so the headcount is the
         -- annualised payroll over the firm's average yearly cost of one employee (a dated threshold)
         cast(
-            payroll_rolling_12m * 12 / rolling_window_months / staff_cost.average_annual_staff_cost
+            payroll_rolling_12m * 12 / rolling_window_months / average_annual_staff_cost
             as decimal(10, 1)
         ) as estimated_headcount,
-        customer_concentration.top_customer_share_12m,
-        cast(customer_concentration.top_customer_account as varchar) as top_customer_account,
+        top_customer_share_12m,
+        cast(top_customer_account as varchar) as top_customer_account,
         cast(source_file as varchar) as source_file
-    from rolling
-    left join customer_concentration using (client_id, month)
-    left join staff_cost
-        on rolling.month between staff_cost.valid_from and coalesce(staff_cost.valid_to, rolling.month)
+    from enriched
 
 )
 
