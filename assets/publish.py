@@ -18,6 +18,7 @@ import duckdb
 
 from assets.home import VigieHome
 from assets.ingest.registry import file_sha256
+from assets.warehouse import fetch_dicts
 
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
@@ -115,7 +116,5 @@ def _inputs(marts_db: Path) -> list[dict]:
     with duckdb.connect(str(marts_db), read_only=True) as con:
         if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ingest_files'").fetchone():
             return []
-        cursor = con.execute("SELECT file_path, source, sha256, status, rows_read, rows_loaded, rows_quarantined"
-                             " FROM ingest_files ORDER BY file_path, loaded_at")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return fetch_dicts(con, "SELECT file_path, source, sha256, status, rows_read, rows_loaded, rows_quarantined"
+                                " FROM ingest_files ORDER BY file_path, loaded_at")

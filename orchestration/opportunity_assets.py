@@ -36,11 +36,11 @@ catalogue_spec = dg.AssetSpec(
 )
 def evaluate_missions(context: dg.AssetExecutionContext, vigie: VigieResource):
     home = vigie.vigie_home
-    settings = vigie.settings()
+    version = catalogue_version(home)
     with vigie.connect_warehouse() as con:
         try:
-            report = run_opportunities(con, home.missions_file, vigie.as_of_date(), settings.language,
-                                       catalogue_version(home))
+            report = run_opportunities(con, home.missions_file, vigie.as_of_date(), vigie.settings().language,
+                                       version)
         except CatalogueError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         rows = {key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchone()[0]
@@ -49,4 +49,4 @@ def evaluate_missions(context: dg.AssetExecutionContext, vigie: VigieResource):
     for key in (HISTORY_KEY, MATCHES_KEY):
         yield dg.MaterializeResult(asset_key=key, metadata={
             "dagster/row_count": rows[key], "summary": report.summary(),
-            "catalogue_version": catalogue_version(home) or ""})
+            "catalogue_version": version or ""})

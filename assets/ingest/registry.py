@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from assets.warehouse import transaction
+
 log = logging.getLogger("vigie.ingest")
 
 
@@ -117,18 +119,13 @@ def _ingest_one(con, loader: SourceLoader, path: Path, file_path: str, sha: str,
                 summary: IngestSummary) -> None:
     twin = con.execute("SELECT file_path FROM raw.ingest_files WHERE sha256 = ? AND status IN ('loaded', 'superseded')"
                        " LIMIT 1", [sha]).fetchone()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if twin:
             report = FileReport(entity=None, rows_read=0, rows_loaded=0,
                                 warnings=[f"same content as {twin[0]}; not loaded twice"])
             _record(con, loader, file_path, sha, report, "skipped_duplicate", run_id)
         else:
             _load_and_record(con, loader, path, file_path, sha, run_id, summary)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _load_and_record(con, loader, path, file_path, sha, run_id, summary: IngestSummary) -> None:

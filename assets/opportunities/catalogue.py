@@ -297,7 +297,7 @@ class _Parser:
 
     def condition_trend(self, body, line, where, per_month):
         body = self.mapping(body, line, where, required={"indicator", "direction", "months"}, optional={"as"})
-        indicator = self.indicator(body, "indicator", where, per_month=True)
+        indicator = self.indicator(body, "indicator", where)
         direction = self.word(body, "direction", DIRECTIONS, "direction", where)
         months = self.months(body, "months", where)
         step = Operand(line, indicator=indicator, change="abs", months=1, alias=f"{indicator}_change_1m")
@@ -360,7 +360,7 @@ class _Parser:
             self.unknown_keys(node, {"threshold", *options}, here)
             return Operand(line, threshold=self.threshold(node, "threshold", here), **self.modifiers(node, here))
         self.unknown_keys(node, {"indicator", "agg", "change", "months", *options}, here)
-        indicator = self.indicator(node, "indicator", here, per_month)
+        indicator = self.indicator(node, "indicator", here)
         if "agg" in node and "change" in node:
             self.fail(node.line, here, "use `agg` or `change`, not both")
         aggregation = self.word(node, "agg", AGGREGATIONS, "aggregation", here) if "agg" in node else None
@@ -384,9 +384,8 @@ class _Parser:
 
     # ---- scalar fields
 
-    def indicator(self, node: LineMap, key: str, where: str, per_month: bool) -> str:
-        name = self.word(node, key, tuple(INDICATORS), "indicator", where)
-        return name
+    def indicator(self, node: LineMap, key: str, where: str) -> str:
+        return self.word(node, key, tuple(INDICATORS), "indicator", where)
 
     def threshold(self, node: LineMap, key: str, where: str) -> str:
         name = node[key]

@@ -120,6 +120,7 @@ class _Builder:
     def __init__(self):
         self.lags: dict[tuple[str, int], str] = {}
         self.flags: list[Sql] = []
+        self.flag_of: dict[MonthsWhere, str] = {}  # a count reported beside its condition reuses its flag column
         self.thresholds: dict[str, str] = {}  # threshold name -> column of threshold_values
         self.obligations: dict[str, str] = {}  # obligation name -> column of obligation_dates
 
@@ -168,8 +169,10 @@ class _Builder:
 
     def months_matching(self, node: MonthsWhere) -> Sql:
         """How many of the last N months meet the month-by-month condition (a month without data never does)."""
-        self.flags.append(self.condition(node.where, per_month=True))
-        flag = f"flag__{len(self.flags) - 1}"
+        if node not in self.flag_of:
+            self.flags.append(self.condition(node.where, per_month=True))
+            self.flag_of[node] = f"flag__{len(self.flags) - 1}"
+        flag = self.flag_of[node]
         return Sql.of(f"count(*) filter (where k < {{}} and {flag})", node.months)
 
     # ---- operands

@@ -116,11 +116,9 @@ class _EvidenceContext:
         self.prefixes = dict(con.execute(
             "select component, list(distinct account_prefix order by account_prefix) from reference.account_mapping "
             "group by component").fetchall())
-        columns = sorted({o.indicator for m in catalogue.missions for o in operands(m.condition)
-                          if o.indicator and INDICATORS[o.indicator].per_month})
-        self.columns = columns
-        self.months = self._months(con, columns, client_ids, catalogue.lookback)
         self.shapes = {m.id: _MissionShape.of(m, self.threshold_units, self.prefixes) for m in catalogue.missions}
+        self.columns = sorted({c for shape in self.shapes.values() for c in shape.indicators})
+        self.months = self._months(con, self.columns, client_ids, catalogue.lookback)
 
     @staticmethod
     def _months(con, columns: list[str], client_ids: set[str], lookback: int) -> dict[str, list[tuple]]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
-import pandas as pd
 
 from assets.opportunities.catalogue import Catalogue
 from assets.opportunities.evaluate import Match, load_clients, switched_off_by
+from assets.warehouse import fetch_dicts, relation_exists, replace_table, transaction
 
 SCHEMA = "opportunities"
 HISTORY_TABLE = f"{SCHEMA}.opportunity_history"
@@ -57,13 +58,9 @@ def opportunity_id(client_id: str, rule_id: str) -> str:
 
 
 def read_history(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                         [SCHEMA, HISTORY_TABLE.split(".")[1]]).fetchone()[0]
-    if not exists:
+    if not relation_exists(con, SCHEMA, HISTORY_TABLE.split(".")[1]):
         return []
-    cursor = con.execute(f"select * from {HISTORY_TABLE}")
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return fetch_dicts(con, f"select * from {HISTORY_TABLE}")
 
 
 def next_history(previous: list[dict], matches: list[Match], catalogue: Catalogue, switches,
@@ -125,28 +122,10 @@ def write_opportunities(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, ma
         "rule_id": m.mission.id, "kind": m.mission.kind, "evaluated_month": m.evaluated_month,
         "outcome": m.outcome, "suppressed_by": m.suppressed_by, "trigger_text": m.trigger_text,
         "evidence": json.dumps(m.evidence), "reference_date": reference_date} for m in matches]
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {SCHEMA}")
-        _replace_table(con, HISTORY_TABLE, HISTORY_COLUMNS, history)
-        _replace_table(con, MATCHES_TABLE, MATCH_COLUMNS, match_rows)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    outcomes = pd.Series([m.outcome for m in matches], dtype="object").value_counts().to_dict()
-    statuses = pd.Series([r["status"] for r in history], dtype="object").value_counts().to_dict()
-    return OpportunityReport(len(matches), outcomes.get("proposed", 0), outcomes.get("already_sold", 0),
-                             outcomes.get("switched_off", 0), statuses)
+    with transaction(con):
+        replace_table(con, HISTORY_TABLE, HISTORY_COLUMNS, history)
+        replace_table(con, MATCHES_TABLE, MATCH_COLUMNS, match_rows)
+    outcomes = Counter(m.outcome for m in matches)
+    return OpportunityReport(len(matches), outcomes["proposed"], outcomes["already_sold"], outcomes["switched_off"],
+                             dict(Counter(r["status"] for r in history)))
 
-
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[dict]) -> None:
-    """Typed table from rows; values travel as text and are cast by DuckDB, so decimals stay exact."""
-    frame = pd.DataFrame([[None if row[c] is None else str(row[c]) for c in columns] for row in rows],
-                         columns=list(columns), dtype="object")
-    casts = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns.items())
-    con.register("rows_to_write", frame)
-    try:
-        con.execute(f"create or replace table {table} as select {casts} from rows_to_write")
-    finally:
-        con.unregister("rows_to_write")

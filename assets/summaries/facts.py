@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from assets.warehouse import fetch_dicts, relation_exists
+
 FACTS_TABLE = "intermediate.int_summaries__client_facts"
 MISSIONS_TABLE = "opportunities.opportunity_history"
 INTERACTIONS_WINDOW_MONTHS = 6  # card 4's window, as int_summaries__client_facts computes it
@@ -65,7 +67,7 @@ def load_client_facts(con, redactor: Redactor | None = None) -> list[ClientFacts
     """Every client's facts, by client_id; the redactor defaults to the firm's people found in the warehouse."""
     redactor = redactor or Redactor(firm_person_names(con))
     missions = load_open_missions(con)
-    rows = _fetch_dicts(con, f"SELECT * FROM {FACTS_TABLE} ORDER BY client_id")
+    rows = fetch_dicts(con, f"SELECT * FROM {FACTS_TABLE} ORDER BY client_id")
     return [client_facts(row, missions.get(row["client_id"], []), redactor) for row in rows]
 
 
@@ -130,9 +132,9 @@ def facts_hash(facts: dict) -> str:
 def load_open_missions(con) -> dict[str, list[dict]]:
     """The open Vigie missions of each client; none when the opportunities asset has not written its table."""
     schema, table = MISSIONS_TABLE.split(".")
-    if not _relation_exists(con, schema, table):
+    if not relation_exists(con, schema, table):
         return {}
-    rows = _fetch_dicts(
+    rows = fetch_dicts(
         con,
         f"SELECT DISTINCT client_id, rule_id, kind, mission_title, trigger_text, price_min, price_max"
         f" FROM {MISSIONS_TABLE} WHERE status = 'open' AND client_id IS NOT NULL"
@@ -150,7 +152,7 @@ def firm_person_names(con) -> list[str]:
                ("staging", "stg_timetracking__time_entries", "user_name"))
     names: set[str] = set()
     for schema, table, column in sources:
-        if _relation_exists(con, schema, table):
+        if relation_exists(con, schema, table):
             names.update(row[0] for row in con.execute(
                 f"SELECT DISTINCT {column} FROM {schema}.{table} WHERE {column} IS NOT NULL").fetchall())
     return sorted(names)
@@ -225,21 +227,3 @@ def _replace_spans(text: str, spans: list[tuple[int, int]], mark: str) -> str:
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + mark + text[end:]
     return text
-
-
-# ---- warehouse ----
-
-
-def _relation_exists(con, schema: str, name: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM (SELECT database_name, schema_name, table_name AS name FROM duckdb_tables()"
-        " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views())"
-        " WHERE database_name = current_database() AND schema_name = ? AND name = ?",
-        [schema, name],
-    ).fetchone()[0] > 0
-
-
-def _fetch_dicts(con, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

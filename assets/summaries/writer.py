@@ -15,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pandas as pd
-
 from assets.settings import LANGUAGES
 from assets.summaries.cache import cache_key, ensure_cache_table, load_cached, store_cached
 from assets.summaries.facts import ClientFacts, load_client_facts
@@ -25,6 +23,7 @@ from assets.summaries.llm import CardWriter, SummarySettings, WriteResult
 from assets.summaries.models import CARD_FIELDS, SummaryCards
 from assets.summaries.prompt import PROMPT_VERSION
 from assets.summaries.template import render_template
+from assets.warehouse import relation_exists, replace_table, transaction
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +216,7 @@ def _content(row: dict) -> tuple:
 
 def _generated_at_by_content(con) -> dict[tuple, datetime]:
     """When each summary of the previous run was written, keyed by what it says."""
-    schema, table = SUMMARIES_TABLE.split(".")
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                         [schema, table]).fetchone()[0]
-    if not exists:
+    if not relation_exists(con, *SUMMARIES_TABLE.split(".")):
         return {}
     rows = con.execute(f"SELECT {', '.join(_CONTENT_COLUMNS)}, generated_at FROM {SUMMARIES_TABLE}").fetchall()
     return {tuple(row[:-1]): row[-1] for row in rows}
@@ -228,24 +224,8 @@ def _generated_at_by_content(con) -> dict[tuple, datetime]:
 
 def _replace_summaries(con, rows: list[dict]) -> None:
     """One transaction: readers see the previous summaries or the new ones, never a half-written table."""
-    schema = SUMMARIES_TABLE.split(".")[0]
-    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    casts = ", ".join(f"CAST({name} AS {kind.replace(' NOT NULL', '')})" for name, kind in SUMMARY_COLUMNS.items())
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        con.execute(f"CREATE OR REPLACE TABLE {SUMMARIES_TABLE}"
-                    f" ({', '.join(f'{name} {kind}' for name, kind in SUMMARY_COLUMNS.items())})")
-        if rows:
-            con.register("_vigie_summary_rows", frame)
-            try:
-                con.execute(f"INSERT INTO {SUMMARIES_TABLE} SELECT {casts} FROM _vigie_summary_rows")
-            finally:
-                con.unregister("_vigie_summary_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    with transaction(con):
+        replace_table(con, SUMMARIES_TABLE, SUMMARY_COLUMNS, rows)
 
 
 def _now() -> datetime:

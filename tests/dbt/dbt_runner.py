@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
+from assets.warehouse import fetch_dicts
 from orchestration.dbt_manifest import DBT_PROJECT_DIR as PROJECT_DIR
+
+__all__ = ["build_models", "fetch_dicts", "run_dbt"]
 
 
 def run_dbt(args: list[str], root: Path) -> dbtRunnerResult:
@@ -24,9 +27,3 @@ def build_models(warehouse: Path, root: Path, models: Iterable[str], as_of: str)
         env.setenv("DO_NOT_TRACK", "1")
         return run_dbt(["build", "--select", *(f"+{model}" for model in models), "--indirect-selection",
                         "cautious", "--vars", f"{{as_of_date: '{as_of}'}}"], root)
-
-
-def fetch_dicts(con, sql: str, params=()) -> list[dict]:
-    cursor = con.execute(sql, list(params))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,57 @@
+"""Small DuckDB idioms every stage that writes the working warehouse shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: readers see the previous state or the new one, and a crash leaves the previous one."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """A table or view of that name in the connection's own database."""
+    return con.execute(
+        "SELECT count(*) FROM (SELECT database_name, schema_name, table_name AS name FROM duckdb_tables()"
+        " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views())"
+        " WHERE database_name = current_database() AND schema_name = ? AND name = ?",
+        [schema, name],
+    ).fetchone()[0] > 0
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[dict]) -> None:
+    """`schema.table` recreated with `columns` (name -> SQL type, constraints allowed) and filled with `rows`.
+
+    Values travel as text and DuckDB casts them to the column types, so decimals, dates and timestamps arrive
+    exactly as Python held them. Call it inside `transaction` when the table must never be seen half-written.
+    """
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    if not rows:
+        return
+    frame = pd.DataFrame([[None if row[c] is None else str(row[c]) for c in columns] for row in rows],
+                         columns=list(columns), dtype="object")
+    casts = ", ".join(f"CAST({c} AS {t.replace(' NOT NULL', '')})" for c, t in columns.items())
+    con.register("_vigie_rows_to_write", frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {casts} FROM _vigie_rows_to_write")
+    finally:
+        con.unregister("_vigie_rows_to_write")
