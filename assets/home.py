@@ -57,6 +57,26 @@ class VigieHome:
         return self.warehouse / "tmp"
 
     @property
+    def run_logs(self) -> Path:
+        """One detailed log file per `vigie run`."""
+        return self.warehouse / "logs"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target path for this home (manifest, partial parse, per-step artefacts): never the source tree,
+        which may be read-only and is shared by every home."""
+        return self.warehouse / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.warehouse / "dbt" / "logs"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by the one run allowed at a time on this home (see assets/run_lock.py)."""
+        return self.root / ".vigie.lock"
+
+    @property
     def publish(self) -> Path:
         return self.root / "publish"
 
