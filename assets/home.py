@@ -77,6 +77,11 @@ class VigieHome:
         return self.root / ".vigie.lock"
 
     @property
+    def spill(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit (inside scratch: cleared at each run start)."""
+        return self.scratch / "spill"
+
+    @property
     def publish(self) -> Path:
         return self.root / "publish"
 

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from assets.home import VigieHome
+from assets.settings import Settings
+
+
+def duckdb_config(settings: Settings, home: VigieHome) -> dict[str, str]:
+    """memory_limit, threads and temp_directory for every connection (dbt's profile reads the same values), so a
+    big run spills to disk instead of being killed."""
+    return {
+        "memory_limit": settings.duckdb_memory_limit or _half_of_memory(),
+        "threads": str(settings.duckdb_threads or os.cpu_count() or 1),
+        "temp_directory": str(home.spill),
+    }
+
+
+def _half_of_memory() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2GB"
+    return f"{max(total // 2 // 2**20, 256)}MB"
+
+
+def connect(path: Path, config: dict[str, str], *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the run's resource limits."""
+    Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config=dict(config))
 
 
 @contextmanager

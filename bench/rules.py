@@ -21,7 +21,7 @@ from assets.opportunities import run_opportunities
 from assets.opportunities.catalogue import load_catalogue, starter_catalogue_text
 from assets.opportunities.compiler import compile_catalogue
 from assets.opportunities.vocabulary import INDICATORS
-from orchestration.dbt_manifest import DBT_PROJECT_DIR, seed_threshold_names
+from orchestration.dbt_project import DBT_PROJECT_DIR, seed_threshold_names
 
 REFERENCE = date(2026, 10, 31)
 # Variants of starter rules with other windows and levels: 14 starter + 16 = 30 rules.

@@ -1,35 +1,92 @@
-"""When the pipeline runs: one job for everything, a daily schedule, and a sensor on new landing files."""
+"""When the pipeline runs, and who hears of a failure: the job, the morning schedule, the landing sensor, and the
+run-failure alert. The schedule and the sensor are on by default and obey settings.yml (`daily_schedule`,
+`landing_sensor`), read at each tick, so a firm switches them off without touching Dagster."""
 
 import hashlib
+import json
+import time
+from pathlib import Path
 
 import dagster as dg
 
+from assets.alerts import record_run_failure
+from orchestration.keys import PIPELINE_JOB
 from orchestration.resources import VigieResource
+from orchestration.run_guard import reap_dead_runs
 
 pipeline_job = dg.define_asset_job(
-    "vigie_pipeline", selection=dg.AssetSelection.all(),
-    description="Ingest every landing source, build the dbt models, check them and publish the marts.")
-
-daily_schedule = dg.ScheduleDefinition(
-    name="vigie_daily", job=pipeline_job, cron_schedule="0 6 * * *", execution_timezone="Europe/Paris",
-    description="Every morning at 06:00 (Paris), before the firm opens its BI tools.")
+    PIPELINE_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+    description="Ingest every landing source, build the dbt models, check them and publish the marts. One process, "
+                "one step at a time: DuckDB allows one writer per file.")
 
 
-def landing_fingerprint(vigie: VigieResource) -> str:
-    """Hash of every landing file's path, size and modification time: changes when an export lands."""
-    landing = vigie.vigie_home.landing
-    digest = hashlib.sha256()
-    for path in sorted(p for p in landing.rglob("*") if p.is_file()) if landing.is_dir() else []:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(landing)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+@dg.schedule(name="vigie_daily", job=pipeline_job, cron_schedule="0 6 * * *", execution_timezone="Europe/Paris",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every morning at 06:00 (Paris), before the firm opens its BI tools (settings.yml: "
+                         "daily_schedule).")
+def daily_schedule(context: dg.ScheduleEvaluationContext, vigie: VigieResource):
+    if not vigie.settings().daily_schedule:
+        return dg.SkipReason("daily_schedule is false in settings.yml")
+    _release_dead_runs(context.instance)
+    return dg.RunRequest(tags={"vigie/launched_by": "schedule"})
 
 
-@dg.sensor(job=pipeline_job, minimum_interval_seconds=60,
-           description="Starts the pipeline when files are added to or changed in landing/.")
+def landing_files(landing: Path) -> list[tuple[str, int, int]]:
+    """(path under landing/, size, mtime in ns) of every file, sorted."""
+    if not landing.is_dir():
+        return []
+    return sorted((p.relative_to(landing).as_posix(), s.st_size, s.st_mtime_ns)
+                  for p in landing.rglob("*") if p.is_file() for s in [p.stat()])
+
+
+def fingerprint(files: list[tuple[str, int, int]]) -> str:
+    return hashlib.sha256("".join(f"{p}|{s}|{m}\n" for p, s, m in files).encode()).hexdigest()
+
+
+def landing_decision(files: list[tuple[str, int, int]], cursor: str | None, settle_seconds: int,
+                     now: float) -> tuple[str | None, str]:
+    """(fingerprint to run on or None, new cursor). A change is run once the files have kept the same size and
+    modification time for `settle_seconds`, so an export still being copied is never loaded half-written."""
+    state = json.loads(cursor) if cursor else {}
+    current = fingerprint(files)
+    if current == state.get("requested"):
+        return None, json.dumps(state)
+    if current != state.get("seen"):
+        state.update(seen=current, seen_at=now)
+    newest_change = max((m / 1e9 for _, _, m in files), default=0.0)
+    settled = now - state["seen_at"] >= settle_seconds and now - newest_change >= settle_seconds
+    if not settled:
+        return None, json.dumps(state)
+    state["requested"] = current
+    return current, json.dumps(state)
+
+
+@dg.sensor(job=pipeline_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts the pipeline when files land in landing/, once they have stopped changing "
+                       "(settings.yml: landing_sensor, landing_settle_seconds).")
 def landing_files_sensor(context: dg.SensorEvaluationContext, vigie: VigieResource):
-    fingerprint = landing_fingerprint(vigie)
-    if fingerprint == context.cursor:
-        return dg.SkipReason("no new or changed file in landing/")
-    context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint)
+    settings = vigie.settings()
+    if not settings.landing_sensor:
+        return dg.SkipReason("landing_sensor is false in settings.yml")
+    run_on, cursor = landing_decision(landing_files(vigie.vigie_home.landing), context.cursor,
+                                      settings.landing_settle_seconds, time.time())
+    context.update_cursor(cursor)
+    if run_on is None:
+        return dg.SkipReason("no new or changed file in landing/, or files still changing")
+    _release_dead_runs(context.instance)
+    return dg.RunRequest(run_key=run_on, tags={"vigie/launched_by": "sensor"})
+
+
+@dg.run_failure_sensor(name="vigie_run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Writes one line to audit/alerts.log and POSTs to settings.yml's alert_webhook "
+                                   "when a run fails.")
+def run_failure_alert(context: dg.RunFailureSensorContext, vigie: VigieResource):
+    message = context.failure_event.message or "the run failed"
+    record_run_failure(vigie.vigie_home, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
+                       message=message, webhook_url=vigie.settings().alert_webhook)
+
+
+def _release_dead_runs(instance: dg.DagsterInstance | None) -> None:
+    """A run killed with -9 stays "in progress" and would hold Dagster's one-run queue forever."""
+    if instance is not None:
+        reap_dead_runs(instance, current_run_id=None, holding_lock=False)

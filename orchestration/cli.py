@@ -6,14 +6,17 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from datetime import date
 from pathlib import Path
 
 from assets.home import VigieHome
 from assets.opportunities.catalogue import CatalogueError
+from assets.run_lock import HomeBusy, hold_home
 from assets.settings import SettingsError
 
 log = logging.getLogger("vigie")
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return args.command(args)
-    except (SettingsError, CatalogueError, UserFacingError, FileExistsError) as error:
+    except (SettingsError, CatalogueError, UserFacingError, FileExistsError, HomeBusy) as error:
         print(f"vigie: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -54,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_iso_date, help="reference date YYYY-MM-DD (default: settings.yml, then today)")
     run.add_argument("--refresh-summaries", action="store_true",
                      help="write every client summary again, even when its facts have not changed")
+    run.add_argument("--wait", action="store_true",
+                     help="when another run holds the home, wait for it to end instead of refusing at once")
     run.set_defaults(command=cmd_run)
 
     generate = commands.add_parser("generate", help="write a synthetic landing/ of any size")
@@ -64,10 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=42)
     generate.set_defaults(command=cmd_generate)
 
-    ui = commands.add_parser("ui", help="start the Dagster UI on the home's instance")
+    ui = commands.add_parser("ui", help="start the Dagster UI and daemon (schedule, sensor) on the home's instance")
     _home_option(ui)
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(command=cmd_ui)
+
+    serve = commands.add_parser("serve", help="run the Dagster webserver and daemon for the home as a service "
+                                              "(what a systemd unit starts)")
+    _home_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address the webserver listens on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(command=cmd_serve)
 
     docs = commands.add_parser("docs", help="write the dbt documentation as static HTML")
     _home_option(docs)
@@ -112,7 +124,8 @@ def cmd_run(args) -> int:
     if not home.landing.is_dir():
         raise UserFacingError(f"{home.landing}: no landing/ directory; put the firm's exports there "
                               "(or run `vigie generate --out {home.root}`)")
-    return _run_and_report(home, as_of=args.as_of, select=args.select, refresh_summaries=args.refresh_summaries)
+    return _run_and_report(home, as_of=args.as_of, select=args.select, refresh_summaries=args.refresh_summaries,
+                           wait=args.wait)
 
 
 def cmd_demo(args) -> int:
@@ -134,12 +147,12 @@ def cmd_demo(args) -> int:
 
 
 def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None,
-                    refresh_summaries: bool = False) -> int:
+                    refresh_summaries: bool = False, wait: bool = False) -> int:
     from orchestration.runner import check_configuration, run_pipeline
 
     check_configuration(home)  # a broken catalogue or settings file stops here, before anything is evaluated
     log.info("running the pipeline on %s", home.root)
-    outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries)
+    outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries, wait=wait)
     for problem in outcome.problems:
         print(f"vigie: {problem}", file=sys.stderr)
     if not outcome.success:
@@ -173,29 +186,75 @@ def _print_demo_tour(home: VigieHome) -> None:
 
 
 def cmd_ui(args) -> int:
-    from orchestration.dbt_manifest import prepare_dbt_manifest
-    from orchestration.runner import activate_home
+    """`dagster dev`: webserver and daemon in one command, for a person at the keyboard."""
+    _prepare_service(args)
+    return subprocess.call([_dagster_script("dagster"), "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1",
+                            "-p", str(args.port)])
+
+
+def cmd_serve(args) -> int:
+    """The webserver and the daemon as two processes, ended together: what a service manager runs."""
+    home = _prepare_service(args)
+    workspace = ["-m", DEFINITIONS_MODULE]
+    processes = [
+        subprocess.Popen([_dagster_script("dagster-daemon"), "run", *workspace]),
+        subprocess.Popen([_dagster_script("dagster-webserver"), *workspace, "-h", args.host, "-p", str(args.port)]),
+    ]
+    log.info("serving %s: webserver on http://%s:%s, daemon pid %d", home.root, args.host, args.port,
+             processes[0].pid)
+    return _supervise(processes)
+
+
+DEFINITIONS_MODULE = "orchestration.definitions"
+
+
+def _prepare_service(args) -> VigieHome:
+    from orchestration.runner import activate_home, check_configuration
 
     home = VigieHome.resolve(args.home)
-    activate_home(home)
-    prepare_dbt_manifest()
-    dagster = Path(sysconfig.get_path("scripts")) / "dagster"
-    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
+    check_configuration(home)
+    activate_home(home)  # the code server and the daemon inherit VIGIE_HOME and DAGSTER_HOME
     log.info("Dagster UI on http://127.0.0.1:%s (instance %s)", args.port, os.environ["DAGSTER_HOME"])
-    return subprocess.call(command)
+    return home
+
+
+def _dagster_script(name: str) -> str:
+    # the UI's processes run from Vigie's environment, whatever PATH says
+    return str(Path(sysconfig.get_path("scripts")) / name)
+
+
+def _supervise(processes: list[subprocess.Popen]) -> int:
+    """Wait until one process ends or a signal comes, then end the others (SIGTERM, then SIGKILL)."""
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
+    while not stop and all(p.poll() is None for p in processes):
+        time.sleep(0.5)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return 0 if stop else max(p.returncode or 0 for p in processes) or 1
 
 
 def cmd_docs(args) -> int:
     from dbt.cli.main import dbtRunner
 
-    from orchestration.dbt_manifest import DBT_PROJECT_DIR
+    from orchestration.dbt_project import DBT_PROJECT_DIR
     from orchestration.runner import activate_home
 
     home = VigieHome.resolve(args.home)
     activate_home(home)
     target = home.warehouse / "dbt_docs_target"
-    result = dbtRunner().invoke(["docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
-                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)])
+    # the catalogue is read from the working warehouse: not while a run writes it
+    with hold_home(home.run_lock, run_id="vigie docs", wait=True):
+        result = dbtRunner().invoke(["docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
+                                     "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+                                     "--log-path", str(home.dbt_logs)])
     if not result.success:
         raise UserFacingError(f"dbt docs generate failed: {result.exception or 'see the log above'}")
     out_dir = home.root / "docs"

@@ -1,44 +1,47 @@
-"""dbt models as Dagster assets; dbt tests become their asset checks (dagster-dbt's default)."""
+"""dbt models as Dagster assets, in two steps around the Python assets; dbt tests become their asset checks.
+
+Built by a factory from the home's manifest (orchestration/dbt_project.py), never at import time.
+"""
 
 import json
 import logging
+import shutil
 import sysconfig
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 
-from orchestration.dbt_manifest import AFTER_PYTHON_ASSETS, DBT_PROJECT_DIR
-from orchestration.ingest_assets import WAREHOUSE_POOL, raw_key
+from assets.warehouse import connect
+from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
 from orchestration.resources import VigieResource
+from orchestration.retries import retry_transient
 
 log = logging.getLogger("vigie.dbt")
-
-# manifest.json is written by `vigie run/ui` (dbt_manifest.prepare_dbt_manifest) before this module loads.
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 # dbt runs from the same environment as Vigie, whatever PATH says (the UI's code server has a bare PATH).
 DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "dbt"
 
+# The marts that read what the Python assets write, and everything downstream: dbt's own graph selector, so a new
+# mart reading the rules engine's output lands in the second step without anyone tagging it.
+AFTER_PYTHON_ASSETS = " ".join(f"source:{source}+" for source in PYTHON_OUTPUT_SOURCES)
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
 
-
-PYTHON_OUTPUT_SOURCES = ("opportunities", "summaries")
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, dbt_executable=str(DBT_EXECUTABLE))
 
 
 class VigieDbtTranslator(DagsterDbtTranslator):
-    """Asset keys by layer: raw/<table> for ingested sources, <source>/<table> for the tables Python assets write,
-    staging|intermediate|marts/<model>, seeds/<seed>."""
+    """Asset keys by layer: staging|intermediate|marts/<model>, seeds/<seed>; a source takes the key its YAML
+    `meta.dagster.asset_key` gives (the tables Vigie's Python assets write), else raw/<table> (the ingest layer)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_resource_props["source_name"] in PYTHON_OUTPUT_SOURCES:
-                return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+            if dbt_resource_props.get("meta", {}).get("dagster", {}).get("asset_key"):
+                return super().get_asset_key(dbt_resource_props)
             return raw_key(dbt_resource_props["name"])
         return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
 
@@ -53,21 +56,41 @@ def _layer(props: Mapping[str, Any]) -> str:
     return fqn[1] if len(fqn) > 2 else "models"
 
 
-def _dbt_step(name: str, select: str, exclude: str | None) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, name=name, select=select, exclude=exclude,
-                dagster_dbt_translator=VigieDbtTranslator(), pool=WAREHOUSE_POOL)
+@dataclass(frozen=True)
+class DbtSteps:
+    models: dg.AssetsDefinition   # everything the rules engine and the summaries read
+    outputs: dg.AssetsDefinition  # the marts that read what they write
+
+    @property
+    def both(self) -> list[dg.AssetsDefinition]:
+        return [self.models, self.outputs]
+
+    def key_for(self, node_name: str) -> dg.AssetKey:
+        """The asset key of a dbt model or seed, derived from the manifest and the translator (either step holds
+        the whole manifest)."""
+        return get_asset_key_for_model([self.models], node_name)
+
+
+def build_dbt_steps(project: DbtProject) -> DbtSteps:
+    return DbtSteps(models=_dbt_step(project, "vigie_dbt_models", select="fqn:*", exclude=AFTER_PYTHON_ASSETS),
+                    outputs=_dbt_step(project, "vigie_dbt_outputs", select=AFTER_PYTHON_ASSETS, exclude=None))
+
+
+def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None) -> dg.AssetsDefinition:
+    @dbt_assets(manifest=project.manifest_path, project=project, name=name, select=select, exclude=exclude,
+                dagster_dbt_translator=VigieDbtTranslator())
+    @retry_transient
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
         invocation = dbt.cli(["build", "--vars", vigie.dbt_vars()], context=context)
-        # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
-        events = list(_logging_progress(invocation.stream()))
-        yield from _with_row_counts(context, events, vigie.vigie_home.warehouse_db)
+        try:
+            # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
+            events = list(_logging_progress(invocation.stream()))
+        finally:
+            # dagster-dbt leaves ~30 MB of artefacts per step; what matters is in the events and the run log.
+            shutil.rmtree(invocation.target_path, ignore_errors=True)
+        yield from _with_row_counts(context, events, vigie)
 
     return _models
-
-
-# Two dbt steps around the Python assets: everything the rules and summaries read, then the marts that read them.
-vigie_dbt_models = _dbt_step("vigie_dbt_models", select="fqn:*", exclude=AFTER_PYTHON_ASSETS)
-vigie_dbt_outputs = _dbt_step("vigie_dbt_outputs", select=AFTER_PYTHON_ASSETS, exclude=None)
 
 
 def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
@@ -80,9 +103,9 @@ def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
     log.info("dbt build: finished, %d models and tests", done)
 
 
-def _with_row_counts(context: dg.AssetExecutionContext, events: list, warehouse_db: Path) -> Iterator:
+def _with_row_counts(context: dg.AssetExecutionContext, events: list, vigie: VigieResource) -> Iterator:
     """Add `dagster/row_count` to each model built as a table (asset key = [schema, table])."""
-    with duckdb.connect(str(warehouse_db), read_only=True) as con:
+    with connect(vigie.vigie_home.warehouse_db, vigie.duckdb_config(), read_only=True) as con:
         tables = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall())
         for event in events:
             if isinstance(event, dg.Output):
@@ -93,7 +116,7 @@ def _with_row_counts(context: dg.AssetExecutionContext, events: list, warehouse_
             yield event
 
 
-def published_models() -> list[str]:
+def published_models(project: DbtProject) -> list[str]:
     """Names of the marts tagged `published` in the dbt manifest: the BI contract's tables."""
-    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    nodes = json.loads(project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
     return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and "published" in n.get("tags", []))

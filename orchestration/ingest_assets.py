@@ -8,9 +8,10 @@ from assets.home import SOURCES
 from assets.ingest import build_loader
 from assets.ingest.raw_tables import create_raw_schema
 from assets.ingest.registry import ingest_source, ledger_totals
+from orchestration.keys import landing_key, raw_key
 from orchestration.resources import VigieResource
+from orchestration.retries import retry_transient
 
-WAREHOUSE_POOL = "vigie_warehouse"
 log = logging.getLogger("vigie.ingest")
 
 LANDING_DESCRIPTIONS = {
@@ -20,14 +21,6 @@ LANDING_DESCRIPTIONS = {
     "practice": "Practice-management export: collaborators, client files, documents, supplier rules "
                 "(landing/practice).",
 }
-
-
-def landing_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(["landing", source])
-
-
-def raw_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", table])
 
 
 landing_specs = [
@@ -56,9 +49,9 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         specs=[dg.AssetSpec(raw_key(t), deps=[landing_key(source)], group_name="raw", kinds={"duckdb"},
                             description=f"Raw rows of {t}, one per input line, with file and line number.")
                for t in loader_tables],
-        pool=WAREHOUSE_POOL,
         description=f"Load new {source} files from landing/{source} into the raw layer (idempotent by sha256).",
     )
+    @retry_transient
     def _ingest(context: dg.AssetExecutionContext, vigie: VigieResource):
         home = vigie.vigie_home
         with vigie.connect_warehouse() as con:
@@ -98,9 +91,9 @@ LEDGER_DESCRIPTIONS = {
            for table, description in LEDGER_DESCRIPTIONS.items()],
     check_specs=[dg.AssetCheckSpec("every_line_loaded_or_quarantined", asset=raw_key("ingest_files"),
                                    description="rows_read = rows_loaded + rows_quarantined for every file.")],
-    pool=WAREHOUSE_POOL,
     description="The ingestion ledger that every ingest asset writes: what became of each file version.",
 )
+@retry_transient
 def ingest_ledger(vigie: VigieResource):
     with vigie.connect_warehouse() as con:
         create_raw_schema(con)

@@ -3,19 +3,18 @@
 import logging
 
 import dagster as dg
+from dagster_dbt import get_asset_keys_by_output_name_for_source
 
 from assets.opportunities import CatalogueError, run_opportunities
-from orchestration.ingest_assets import WAREHOUSE_POOL
+from orchestration.dbt_assets import DbtSteps
+from orchestration.keys import CATALOGUE_KEY
 from orchestration.resources import VigieResource
+from orchestration.retries import retry_transient
 from orchestration.versioning import catalogue_version
 
 log = logging.getLogger("vigie.opportunities")
 
-CATALOGUE_KEY = dg.AssetKey(["config", "missions"])
-HISTORY_KEY = dg.AssetKey(["opportunities", "opportunity_history"])
-MATCHES_KEY = dg.AssetKey(["opportunities", "rule_matches"])
-RULE_INPUTS = [dg.AssetKey(["marts", m]) for m in ("fct_indicators_monthly", "dim_clients", "fct_deals")] + [
-    dg.AssetKey(["seeds", s]) for s in ("thresholds", "account_mapping")]
+RULE_INPUT_NODES = ("fct_indicators_monthly", "dim_clients", "fct_deals", "thresholds", "account_mapping")
 
 catalogue_spec = dg.AssetSpec(
     CATALOGUE_KEY, group_name="config", kinds={"yaml"}, metadata={"path": "config/missions.yml"},
@@ -23,30 +22,44 @@ catalogue_spec = dg.AssetSpec(
                 "the starter catalogue on first run).")
 
 
-@dg.multi_asset(
-    name="evaluate_missions",
-    specs=[
-        dg.AssetSpec(HISTORY_KEY, deps=[CATALOGUE_KEY, *RULE_INPUTS], group_name="opportunities", kinds={"duckdb"},
-                     description="Opportunities across runs (open, resolved, dismissed), one per client and mission."),
-        dg.AssetSpec(MATCHES_KEY, deps=[CATALOGUE_KEY, *RULE_INPUTS], group_name="opportunities", kinds={"duckdb"},
-                     description="Rules fired at this run, proposed or not (switched off, already sold)."),
-    ],
-    pool=WAREHOUSE_POOL,
-    description="Evaluate config/missions.yml on each client's latest ledger month (one parameterised query).",
-)
-def evaluate_missions(context: dg.AssetExecutionContext, vigie: VigieResource):
-    home = vigie.vigie_home
-    version = catalogue_version(home)
-    with vigie.connect_warehouse() as con:
-        try:
-            report = run_opportunities(con, home.missions_file, vigie.as_of_date(), vigie.settings().language,
-                                       version)
-        except CatalogueError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
-        rows = {key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchone()[0]
-                for key in (HISTORY_KEY, MATCHES_KEY)}
-    log.info("opportunities: %s", report.summary())
-    for key in (HISTORY_KEY, MATCHES_KEY):
-        yield dg.MaterializeResult(asset_key=key, metadata={
-            "dagster/row_count": rows[key], "summary": report.summary(),
-            "catalogue_version": version or ""})
+def opportunity_keys(dbt: DbtSteps) -> dict[str, dg.AssetKey]:
+    """The engine's tables, keyed as the dbt source that reads them says (meta.dagster.asset_key)."""
+    keys = get_asset_keys_by_output_name_for_source([dbt.outputs], "opportunities").values()
+    return {key.path[-1]: key for key in keys}
+
+
+def build_evaluate_missions(dbt: DbtSteps) -> dg.AssetsDefinition:
+    keys = opportunity_keys(dbt)
+    history_key, matches_key = keys["opportunity_history"], keys["rule_matches"]
+    inputs = [CATALOGUE_KEY, *(dbt.key_for(node) for node in RULE_INPUT_NODES)]
+
+    @dg.multi_asset(
+        name="evaluate_missions",
+        specs=[
+            dg.AssetSpec(history_key, deps=inputs, group_name="opportunities", kinds={"duckdb"},
+                         description="Opportunities across runs (open, resolved, dismissed), one per client and "
+                                     "mission."),
+            dg.AssetSpec(matches_key, deps=inputs, group_name="opportunities", kinds={"duckdb"},
+                         description="Rules fired at this run, proposed or not (switched off, already sold)."),
+        ],
+        description="Evaluate config/missions.yml on each client's latest ledger month (one parameterised query).",
+    )
+    @retry_transient
+    def evaluate_missions(context: dg.AssetExecutionContext, vigie: VigieResource):
+        home = vigie.vigie_home
+        version = catalogue_version(home)
+        with vigie.connect_warehouse() as con:
+            try:
+                report = run_opportunities(con, home.missions_file, vigie.as_of_date(), vigie.settings().language,
+                                           version)
+            except CatalogueError as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from None
+            rows = {key: con.execute(f"select count(*) from {'.'.join(key.path)}").fetchone()[0]
+                    for key in (history_key, matches_key)}
+        log.info("opportunities: %s", report.summary())
+        for key in (history_key, matches_key):
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "dagster/row_count": rows[key], "summary": report.summary(),
+                "catalogue_version": version or ""})
+
+    return evaluate_missions

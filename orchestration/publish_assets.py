@@ -1,60 +1,66 @@
 """The published snapshot: one asset per BI table, produced together by one atomic publish step."""
 
 import logging
+from datetime import timedelta
 
 import dagster as dg
+from dagster_dbt import DbtProject
 
 from assets.home import VigieHome
-from assets.lineage import lineage_events, write_lineage_events
-from assets.publish import publish_marts, write_audit_manifest
-from orchestration.dbt_assets import published_models
-from orchestration.ingest_assets import WAREHOUSE_POOL
+from assets.lineage import lineage_events
+from assets.publish import publish_run
+from orchestration.dbt_assets import DbtSteps, published_models
+from orchestration.keys import published_key
 from orchestration.resources import VigieResource
+from orchestration.retries import retry_transient
 from orchestration.versioning import catalogue_version, code_version
 
 log = logging.getLogger("vigie.publish")
 
-PUBLISHED_TABLES = published_models()
+# The firm opens its BI tools every morning; a snapshot older than a day and two hours means a morning was missed.
+PUBLISHED_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
+                                                     warn_window=timedelta(hours=25))
 
 
-def published_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["published", table])
+def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
+    tables = published_models(project)
+
+    @dg.multi_asset(
+        name="publish_marts",
+        specs=[dg.AssetSpec(published_key(t), deps=[dbt.key_for(t)], group_name="published",
+                            kinds={"duckdb", "parquet"}, freshness_policy=PUBLISHED_FRESHNESS,
+                            description=f"{t} in publish/marts.duckdb and publish/parquet/{t}.parquet, for BI "
+                                        "tools.")
+               for t in tables],
+        description="Switch in the read-only snapshot for BI tools (DuckDB 1.4+ readable), its Parquet files and "
+                    "the audit manifest, all at once.",
+    )
+    @retry_transient
+    def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
+        home: VigieHome = vigie.vigie_home
+        report = publish_run(
+            home, tables, run_id=context.run.run_id, code_version=code_version(),
+            catalogue_version=catalogue_version(home),
+            settings={**vigie.settings().to_dict(), "as_of_date": vigie.as_of_date().isoformat()},
+            lineage_events=lineage_events(context.run.run_id, _upstream_parents(context, tables)))
+        log.info("published %d tables to %s; audit manifest %s", len(tables), report.run_dir, report.manifest)
+        for table in tables:
+            yield dg.MaterializeResult(asset_key=published_key(table), metadata={
+                "dagster/row_count": report.row_counts[table],
+                "path": dg.MetadataValue.path(str(home.marts_db)),
+                "published_run": dg.MetadataValue.path(str(report.run_dir)),
+                "parquet": dg.MetadataValue.path(str(report.parquet_files[table])),
+                "audit_manifest": dg.MetadataValue.path(str(report.manifest)),
+                "lineage_events": dg.MetadataValue.path(str(report.lineage or "")),
+            })
+
+    return publish
 
 
-@dg.multi_asset(
-    name="publish_marts",
-    specs=[dg.AssetSpec(published_key(t), deps=[dg.AssetKey(["marts", t])], group_name="published",
-                        kinds={"duckdb", "parquet"},
-                        description=f"{t} in publish/marts.duckdb and publish/parquet/{t}.parquet, for BI tools.")
-           for t in PUBLISHED_TABLES],
-    pool=WAREHOUSE_POOL,
-    description="Swap in the read-only snapshot for BI tools (DuckDB 1.4+ readable), write Parquet and the audit "
-                "manifest.",
-)
-def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
-    home: VigieHome = vigie.vigie_home
-    report = publish_marts(home, PUBLISHED_TABLES)
-    manifest = write_audit_manifest(
-        home, run_id=context.run.run_id, report=report, code_version=code_version(),
-        catalogue_version=catalogue_version(home), settings={**vigie.settings().to_dict(),
-                                                            "as_of_date": vigie.as_of_date().isoformat()})
-    lineage = write_lineage_events(manifest.with_suffix(".lineage.jsonl"),
-                                   lineage_events(context.run.run_id, _upstream_parents(context)))
-    log.info("published %d tables to %s; audit manifest %s", len(PUBLISHED_TABLES), home.marts_db, manifest)
-    for table in PUBLISHED_TABLES:
-        yield dg.MaterializeResult(asset_key=published_key(table), metadata={
-            "dagster/row_count": report.row_counts[table],
-            "path": dg.MetadataValue.path(str(home.marts_db)),
-            "parquet": dg.MetadataValue.path(str(report.parquet_files[table])),
-            "audit_manifest": dg.MetadataValue.path(str(manifest)),
-            "lineage_events": dg.MetadataValue.path(str(lineage)),
-        })
-
-
-def _upstream_parents(context: dg.AssetExecutionContext) -> dict[str, list[str]]:
+def _upstream_parents(context: dg.AssetExecutionContext, tables: list[str]) -> dict[str, list[str]]:
     """Every asset upstream of the published tables, with its direct parents, as "layer/name" strings."""
     graph = context.job_def.asset_layer.asset_graph
-    parents, pending = {}, [published_key(t) for t in PUBLISHED_TABLES]
+    parents, pending = {}, [published_key(t) for t in tables]
     while pending:
         key = pending.pop()
         name = key.to_user_string()

@@ -1,7 +1,11 @@
 """The one resource every Vigie asset receives: where the home is and what this run is about.
 
-Its values come from environment variables that the `vigie` command line sets from its options, so the same
-definitions serve `vigie run`, the schedule and the UI.
+Every field has a default, so any launcher works without run config (the UI's "Materialize all", a schedule or
+sensor tick, `dagster job execute`): the home is the one the code location was loaded for, the reference date comes
+from settings.yml, then today. `vigie run` passes its options as run config.
+
+When a run starts, the resource takes the home's run lock for the whole run (orchestration/run_guard.py) and reads
+settings.yml once; every step then uses that one reading.
 """
 
 from __future__ import annotations
@@ -11,21 +15,45 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+from pydantic import Field, PrivateAttr
 
 from assets.home import VigieHome
 from assets.settings import Settings, ensure_settings_file, load_settings
+from assets.warehouse import connect, duckdb_config
 
 
 class VigieResource(dg.ConfigurableResource):
-    home: str
-    as_of: str = ""  # YYYY-MM-DD; empty: settings.yml, then today
-    refresh_summaries: bool = False  # send every client to the LLM again, ignoring the summary cache
+    home: str = Field(default="", description="Vigie home directory; empty: $VIGIE_HOME, then ./vigie_home.")
+    as_of: str = Field(default="", description="Reference date YYYY-MM-DD; empty: settings.yml, then today.")
+    refresh_summaries: bool = Field(default=False, description="Write every client summary again, ignoring the "
+                                                               "summary cache.")
+
+    _settings: Settings | None = PrivateAttr(default=None)
+    _holds_run: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = self._read_settings()
+        if context.run_id and context.instance is not None and context.dagster_run is not None:
+            from orchestration.run_guard import begin_run
+
+            begin_run(self.vigie_home, run_id=context.run_id, instance=context.instance, settings=self._settings)
+            self._holds_run = True
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._holds_run:
+            from orchestration.run_guard import end_run
+
+            end_run(self.vigie_home)
+            self._holds_run = False
 
     @property
     def vigie_home(self) -> VigieHome:
-        return VigieHome.resolve(self.home)
+        return VigieHome.resolve(self.home or None)
 
     def settings(self) -> Settings:
+        return self._settings or self._read_settings()
+
+    def _read_settings(self) -> Settings:
         home = self.vigie_home
         ensure_settings_file(home.settings_file)
         return load_settings(home.settings_file)
@@ -33,11 +61,14 @@ class VigieResource(dg.ConfigurableResource):
     def as_of_date(self) -> date:
         return self.settings().as_of(date.fromisoformat(self.as_of) if self.as_of else None)
 
-    def connect_warehouse(self) -> duckdb.DuckDBPyConnection:
-        """Open the working DuckDB for writing; callers hold it only inside a `warehouse` pool step."""
+    def duckdb_config(self) -> dict[str, str]:
+        return duckdb_config(self.settings(), self.vigie_home)
+
+    def connect_warehouse(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the working DuckDB with the run's resource limits; the run lock makes this process its only user."""
         home = self.vigie_home
         home.ensure()
-        return duckdb.connect(str(home.warehouse_db))
+        return connect(home.warehouse_db, self.duckdb_config(), read_only=read_only)
 
     def dbt_vars(self) -> str:
         settings = self.settings()

@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import yaml
 
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
 from assets.opportunities.catalogue import ensure_catalogue_file, load_catalogue
+from assets.processes import process_identity
 from assets.settings import ensure_settings_file, load_settings
-from orchestration.dbt_manifest import prepare_dbt_manifest, seed_threshold_names
+from orchestration.dbt_project import prepare_manifest, seed_threshold_names
+from orchestration.keys import MAX_CONCURRENT_RUNS, PIPELINE_JOB, PROCESS_TAG
 
 log = logging.getLogger("vigie")
 
+# The home's Dagster instance (dagster.yaml). Vigie owns these keys; any other key a data team adds is kept.
 DAGSTER_INSTANCE_SETTINGS = {
     "telemetry": {"enabled": False},
-    # Every writer of the working DuckDB shares this pool; DuckDB allows one writing process per file.
-    "concurrency": {"pools": {"default_limit": 1}},
+    # One run at a time per home; the run lock (assets/run_lock.py) holds the same rule for runs outside the queue.
+    "concurrency": {"runs": {"max_concurrent_runs": MAX_CONCURRENT_RUNS}},
+    # A run whose worker never started is failed after 5 minutes instead of holding the queue.
+    "run_monitoring": {"enabled": True, "start_timeout_seconds": 300, "poll_interval_seconds": 60},
+    # vigie.* log lines go to each run's log in the UI, not only to the terminal.
+    "python_logs": {"managed_python_loggers": ["vigie"], "python_log_level": "INFO"},
 }
 
 
@@ -61,8 +68,12 @@ def activate_home(home: VigieHome) -> None:
 def _write_instance_settings(dagster_home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     settings_file = dagster_home / "dagster.yaml"
-    if not settings_file.exists():
-        settings_file.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS, sort_keys=False), encoding="utf-8")
+    current = yaml.safe_load(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
+    wanted = {**(current or {}), **DAGSTER_INSTANCE_SETTINGS}
+    if current != wanted:
+        partial = settings_file.with_name(f".dagster.yaml.{os.getpid()}.tmp")
+        partial.write_text(yaml.safe_dump(wanted, sort_keys=False), encoding="utf-8")
+        os.replace(partial, settings_file)
 
 
 def check_configuration(home: VigieHome) -> None:
@@ -76,45 +87,61 @@ def check_configuration(home: VigieHome) -> None:
 
 
 def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None,
-                 refresh_summaries: bool = False) -> RunOutcome:
+                 refresh_summaries: bool = False, wait: bool = False) -> RunOutcome:
+    """One run through the real definitions, holding the home's lock from before Dagster starts until the last read
+    of the warehouse. Raises run_lock.HomeBusy at once when another run holds the home and `wait` is false."""
     activate_home(home)
+    import dagster as dg
+
     from orchestration.resources import VigieResource
+    from orchestration.run_guard import begin_run, end_run
 
     vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "",
                           refresh_summaries=refresh_summaries)
-    prepare_dbt_manifest(vigie.dbt_vars())
+    run_id = str(uuid.uuid4())  # chosen here so the lock names the run before Dagster starts it
+    with dg.DagsterInstance.get() as instance:
+        begin_run(home, run_id=run_id, instance=instance, settings=vigie.settings(), wait=wait)
+        try:
+            return _execute(home, vigie, instance, run_id, select)
+        finally:
+            end_run(home)
+
+
+def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) -> RunOutcome:
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
 
-    job = defs.resolve_job_def("vigie_pipeline")
+    prepare_manifest(home, vigie.dbt_vars())  # with the run's vars, so `dbt build` reuses this parse
+    defs = build_definitions(home)
+    job = defs.resolve_job_def(PIPELINE_JOB)
     selection = None
     if select:
         selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
     run_config = {
         "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of,
-                                           "refresh_summaries": refresh_summaries}}},
+                                           "refresh_summaries": vigie.refresh_summaries}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     log_file = _run_log_path(home)
-    log.info("detailed log: %s", log_file)
+    log.info("run %s; detailed log: %s", run_id, log_file)
     # dbt's own output goes to the run's log file; the terminal gets one progress line per step.
-    with dg.DagsterInstance.get() as instance, log_file.open("w", encoding="utf-8") as sink, redirect_stdout(sink):
+    with log_file.open("w", encoding="utf-8") as sink, redirect_stdout(sink):
         result = job.execute_in_process(run_config=run_config, instance=instance, asset_selection=selection,
-                                        raise_on_error=False)
+                                        raise_on_error=False, run_id=run_id,
+                                        tags={PROCESS_TAG: process_identity(), "vigie/launched_by": "cli"})
     outcome = RunOutcome(success=result.success, run_id=result.run_id, log_file=log_file)
     if not result.success:
         outcome.failure = _first_failure(result)
     if home.warehouse_db.exists():
-        with duckdb.connect(str(home.warehouse_db), read_only=True) as con:
+        with vigie.connect_warehouse(read_only=True) as con:
             outcome.problems = current_problems(con, home.landing)
     return outcome
 
 
 def _run_log_path(home: VigieHome) -> Path:
-    logs = home.warehouse / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    return logs / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
+    home.run_logs.mkdir(parents=True, exist_ok=True)
+    return home.run_logs / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
 
 
 def _first_failure(result) -> str:

@@ -41,3 +41,31 @@ def test_bad_settings_are_refused_with_the_file_and_reason(tmp_path, text, messa
     assert str(path) in str(error.value)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_running_unattended_settings_have_defaults_and_are_validated(tmp_path):
+    path = tmp_path / "settings.yml"
+    ensure_settings_file(path)
+    settings = load_settings(path)
+    assert (settings.daily_schedule, settings.landing_sensor, settings.retention_days) == (True, True, 30)
+    assert settings.alert_webhook is None and settings.duckdb_memory_limit == ""
+    path.write_text("retention_days: 7\nduckdb_memory_limit: 2GB\nduckdb_threads: 1\nlanding_sensor: false\n"
+                    "alert_webhook: https://hooks.example.com/T0/secret-token\n", encoding="utf-8")
+    settings = load_settings(path)
+    assert (settings.retention_days, settings.duckdb_memory_limit, settings.duckdb_threads) == (7, "2GB", 1)
+    assert settings.landing_sensor is False
+    assert "secret-token" not in str(settings.to_dict()), "the audit manifest must not carry the webhook's token"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("retention_days: 0\n", "retention_days must be a whole number of at least 1"),
+    ("duckdb_memory_limit: lots\n", "duckdb_memory_limit must be a size"),
+    ("daily_schedule: yes please\n", "daily_schedule must be true or false"),
+    ("alert_webhook: ftp://x/secret\n", "alert_webhook must be an http"),
+])
+def test_bad_unattended_settings_are_refused(tmp_path, text, message):
+    path = tmp_path / "settings.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match=message) as error:
+        load_settings(path)
+    assert "secret" not in str(error.value)

@@ -9,7 +9,7 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from assets.warehouse import fetch_dicts
-from orchestration.dbt_manifest import DBT_PROJECT_DIR as PROJECT_DIR
+from orchestration.dbt_project import DBT_PROJECT_DIR as PROJECT_DIR
 
 __all__ = ["build_models", "fetch_dicts", "run_dbt"]
 

@@ -12,7 +12,7 @@ import pytest
 
 from assets.opportunities import run_opportunities
 from assets.summaries.writer import write_client_summaries
-from orchestration.dbt_manifest import AFTER_PYTHON_ASSETS
+from orchestration.dbt_assets import AFTER_PYTHON_ASSETS
 from tests.dbt.dbt_runner import run_dbt
 from tests.dbt.sample_warehouse import ALPHA, BETA, FEC_FILES, FecFile, build_sample_warehouse
 

@@ -1,8 +1,9 @@
-"""The Dagster code location, loaded without running anything: lineage, checks, automation and pools.
+"""The Dagster code location, loaded without running anything: lineage, checks, automation and concurrency.
 
-The asset graph is also compared with a snapshot (tests/e2e/snapshots/asset_graph.txt: every asset key with
-its direct dependencies), so any lineage change shows up as a diff in review. After a deliberate change,
-rewrite it with `VIGIE_UPDATE_SNAPSHOTS=1 pytest tests/e2e/test_definitions.py`.
+The definitions are also compared with a snapshot (tests/e2e/snapshots/asset_graph.txt: every asset key with its
+direct dependencies, then jobs, schedules, sensors, checks, freshness and executor), so any change shows up as a
+diff in review. After a deliberate change, rewrite it with `VIGIE_UPDATE_SNAPSHOTS=1 pytest
+tests/e2e/test_definitions.py`.
 """
 
 from __future__ import annotations
@@ -15,22 +16,24 @@ import dagster as dg
 import pytest
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.txt"
-WAREHOUSE_POOL = "vigie_warehouse"
-WAREHOUSE_WRITERS = {"ingest_accounting", "ingest_crm", "ingest_timetracking", "ingest_practice",
-                     "ingest_ledger", "vigie_dbt_models", "publish_marts"}
 BOOKKEEPING_TABLES = {"ingest_files", "ingest_rejections"}  # published from every source's ingestion ledger
 # Marts published empty, with their contract columns only, until their models land (they read no source yet).
 # The lineage test fails as soon as one of them reads its sources: then remove it from here.
 
 
 @pytest.fixture(scope="module")
-def defs() -> dg.Definitions:
-    from orchestration.dbt_manifest import prepare_dbt_manifest
+def home(tmp_path_factory):
+    from assets.home import VigieHome
 
-    prepare_dbt_manifest()
-    from orchestration.definitions import defs
+    return VigieHome(tmp_path_factory.mktemp("defs") / "home")
 
-    return defs
+
+@pytest.fixture(scope="module")
+def defs(home) -> dg.Definitions:
+    """The definitions as Dagster's tools load them: the factory parses dbt into a home that has never run."""
+    from orchestration.definitions import build_definitions
+
+    return build_definitions(home)
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +98,8 @@ def test_every_landing_source_reaches_a_published_table_through_its_raw_tables(g
             assert fed, f"{raw.to_user_string()} reaches no published table"
 
 
-def test_dbt_tests_are_asset_checks_of_the_marts(graph):
-    from orchestration.dbt_assets import dbt_project
-
-    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+def test_dbt_tests_are_asset_checks_of_the_marts(graph, home):
+    nodes = json.loads((home.dbt_target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     marts = {uid: node["name"] for uid, node in nodes.items()
              if node["resource_type"] == "model" and node["fqn"][1] == "marts"}
     expected = set()
@@ -128,11 +129,58 @@ def test_pipeline_job_schedule_and_sensor(defs, graph):
     assert defs.resolve_sensor_def("landing_files_sensor").job_name == "vigie_pipeline"
 
 
-def test_every_step_opening_the_warehouse_runs_in_the_warehouse_pool(graph):
-    """Every executable step opens the working DuckDB (ingest, ledger, dbt, GX checks, publish): one at a time."""
-    pools = {d.node_def.name: d.node_def.pool for d in graph.assets_defs if d.is_executable}
-    assert set(pools) >= WAREHOUSE_WRITERS
-    assert {name: pool for name, pool in pools.items() if pool != WAREHOUSE_POOL} == {}
+def test_runs_never_overlap_and_run_their_steps_in_one_process(defs):
+    """DuckDB allows one writer per file: every job runs its steps one after the other in one process (no pool slot
+    that a killed run could keep), and the home's instance lets one run in progress at a time."""
+    from orchestration.keys import MAX_CONCURRENT_RUNS
+    from orchestration.runner import DAGSTER_INSTANCE_SETTINGS
+
+    for job in defs.resolve_all_job_defs():
+        assert job.executor_def.name == "in_process", job.name
+    assert DAGSTER_INSTANCE_SETTINGS["concurrency"]["runs"]["max_concurrent_runs"] == MAX_CONCURRENT_RUNS == 1
+    assert DAGSTER_INSTANCE_SETTINGS["python_logs"]["managed_python_loggers"] == ["vigie"]
+
+
+def test_the_resource_needs_no_run_config(defs):
+    """A launch from the UI, a schedule or a sensor passes no run config: every field has a default."""
+    job = defs.resolve_job_def("vigie_pipeline")
+    assert job.run_config_schema.config_type.is_nullable or not any(
+        field.is_required for field in job.run_config_schema.config_type.fields.values())
+
+
+def test_schedule_and_sensors_start_on_and_published_tables_have_a_freshness_policy(defs, graph):
+    assert defs.resolve_schedule_def("vigie_daily").default_status == dg.DefaultScheduleStatus.RUNNING
+    for sensor in ("landing_files_sensor", "vigie_run_failure_alert"):
+        assert defs.resolve_sensor_def(sensor).default_status == dg.DefaultSensorStatus.RUNNING
+    for key in keys_in(graph, "published"):
+        policy = graph.get(key).freshness_policy
+        assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 26 * 3600, key
+
+
+def definitions_snapshot(defs, graph) -> str:
+    lines = [asset_graph_snapshot(graph), "# jobs"]
+    lines += [f"{j.name} executor={j.executor_def.name}" for j in sorted(defs.resolve_all_job_defs(),
+                                                                        key=lambda j: j.name)]
+    lines.append("# schedules")
+    lines += [f"{s.name} {s.cron_schedule} {s.execution_timezone} job={s.job_name} default={s.default_status.value}"
+              for s in sorted(defs.schedules, key=lambda s: s.name)]
+    lines.append("# sensors")
+    lines += [f"{s.name} {type(s).__name__} default={s.default_status.value}"
+              for s in sorted(defs.sensors, key=lambda s: s.name)]
+    lines.append("# checks")
+    lines += [f"{k.asset_key.to_user_string()}:{k.name} blocking={graph.get_check_spec(k).blocking}"
+              for k in sorted(graph.asset_check_keys, key=str) if not k.name.startswith(("not_null", "unique",
+                                                                                         "accepted", "relat"))]
+    lines.append("# automation and freshness")
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        if node.automation_condition or node.freshness_policy:
+            lines.append(f"{key.to_user_string()} automation={node.automation_condition} "
+                         f"freshness={node.freshness_policy}")
+    lines.append("# pools")
+    lines += sorted({f"{d.node_def.name} pool={d.node_def.pool}" for d in graph.assets_defs
+                     if d.is_executable and d.node_def.pool})
+    return "\n".join(lines) + "\n"
 
 
 def asset_graph_snapshot(graph) -> str:
@@ -143,11 +191,11 @@ def asset_graph_snapshot(graph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_asset_graph_matches_the_snapshot(graph):
-    current = asset_graph_snapshot(graph)
+def test_definitions_match_the_snapshot(defs, graph):
+    current = definitions_snapshot(defs, graph)
     if os.environ.get("VIGIE_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(current, encoding="utf-8")
     assert SNAPSHOT.exists(), f"no snapshot yet: run with VIGIE_UPDATE_SNAPSHOTS=1 to write {SNAPSHOT}"
     assert current == SNAPSHOT.read_text(encoding="utf-8"), (
-        "the asset graph changed; review the diff, then rewrite the snapshot with VIGIE_UPDATE_SNAPSHOTS=1")
+        "the definitions changed; review the diff, then rewrite the snapshot with VIGIE_UPDATE_SNAPSHOTS=1")

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from assets.generate import GenerationReport, generate_landing
-from orchestration.dbt_manifest import DBT_PROJECT_DIR
+from orchestration.dbt_project import DBT_PROJECT_DIR
 from tests.e2e.conftest import query, run_vigie_in_process
 from tests.fec_oracle import FEC_NAME, FecLine, read_fec
 

@@ -12,7 +12,7 @@ from assets.opportunities.catalogue import (
     load_catalogue,
     starter_catalogue_text,
 )
-from orchestration.dbt_manifest import seed_threshold_names
+from orchestration.dbt_project import seed_threshold_names
 
 THRESHOLDS = seed_threshold_names()
 

@@ -16,7 +16,7 @@ from assets.opportunities import run_opportunities
 from assets.opportunities.catalogue import load_catalogue
 from assets.opportunities.compiler import compile_catalogue
 from assets.opportunities.lifecycle import opportunity_id
-from orchestration.dbt_manifest import DBT_PROJECT_DIR, seed_threshold_names
+from orchestration.dbt_project import DBT_PROJECT_DIR, seed_threshold_names
 
 MISSIONS = """\
 missions:

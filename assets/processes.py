@@ -1,0 +1,108 @@
+"""Processes a run leaves behind: who a run's process is, and ending the children of a run that died.
+
+A run killed with -9 does not kill its children: a `dbt build` it started keeps writing the working DuckDB file,
+and DuckDB lets one process write it, so the next run would fail on a lock. Each run marks the environment its
+children inherit with the home and its run id; the next run on the home, holding the home's lock, ends every
+process still carrying another run's mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+log = logging.getLogger("vigie.processes")
+
+RUN_OWNER_ENV = "VIGIE_RUN_OWNER"
+PROC = Path("/proc")
+
+
+def mark_children(home_root: Path, run_id: str) -> None:
+    """Every process this run starts from now on carries the mark (read by `end_orphans` of a later run)."""
+    os.environ[RUN_OWNER_ENV] = f"{home_root}\t{run_id}"
+
+
+def end_orphans(home_root: Path, current_run_id: str, *, grace_seconds: float = 5.0) -> list[int]:
+    """Terminate, then kill, every process marked for this home by another run. Returns their pids."""
+    orphans = [pid for pid, (home, run_id) in _marked_processes() if home == str(home_root)
+               and run_id != current_run_id and pid != os.getpid()]
+    for pid in orphans:
+        log.warning("ending process %d left by a run that died (%s)", pid, _command(pid))
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while any(_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in orphans:
+        if _alive(pid):
+            _signal(pid, signal.SIGKILL)
+    return orphans
+
+
+def process_identity(pid: int | None = None) -> str:
+    """host:pid:start-time, so a recycled pid is never mistaken for the process that died."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def identity_alive(identity: str) -> bool | None:
+    """True or False for a process of this host; None when it ran elsewhere (cannot tell)."""
+    host, _, rest = identity.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    return _alive(pid) and _start_time(pid) == start
+
+
+def _marked_processes():
+    if not PROC.is_dir():
+        return
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue  # vanished, or another user's
+        for item in environ.split(b"\0"):
+            if item.startswith(RUN_OWNER_ENV.encode() + b"="):
+                home, _, run_id = item.split(b"=", 1)[1].decode(errors="replace").partition("\t")
+                yield int(entry.name), (home, run_id)
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name that may hold spaces
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purpose
+        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _command(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+    except OSError:
+        return "?"

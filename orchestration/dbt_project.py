@@ -1,0 +1,63 @@
+"""The dbt project as Dagster sees it, per home: where it is, where its artefacts go, and the parse before loading.
+
+dbt's target path (manifest, partial parse, one folder per dbt step) is under the home, never in the source tree:
+the code may be installed read-only, and two homes must never rewrite each other's manifest. Nothing here runs at
+import time; `prepare_manifest` is called by the definitions factory (only when the manifest is missing or older than
+the project) and by `vigie run` (always, with the run's vars, so `dbt build` reuses the parse).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from assets.home import VigieHome
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
+
+
+@cache
+def vigie_dbt_project(target_path: Path) -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target_path)
+
+
+def project_for(home: VigieHome) -> DbtProject:
+    return vigie_dbt_project(home.dbt_target)
+
+
+def prepare_manifest(home: VigieHome, dbt_vars: str = "{}", *, only_if_stale: bool = False) -> Path:
+    """Parse the dbt project into the home's target path; returns manifest.json."""
+    manifest = home.dbt_target / "manifest.json"
+    if only_if_stale and manifest.exists() and manifest.stat().st_mtime >= _newest_project_change():
+        return manifest
+    from dbt.cli.main import dbtRunner
+
+    home.dbt_target.mkdir(parents=True, exist_ok=True)
+    project = str(DBT_PROJECT_DIR)
+    os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
+    result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
+                                 str(home.dbt_target), "--log-path", str(home.dbt_logs), "--vars", dbt_vars,
+                                 "--quiet"])
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
+    return manifest
+
+
+def _newest_project_change() -> float:
+    newest = 0.0
+    for name in PROJECT_FILES:
+        path = DBT_PROJECT_DIR / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
+    return newest
+
+
+def seed_threshold_names() -> set[str]:
+    """The thresholds the `thresholds` seed defines: what a mission catalogue may refer to."""
+    with (DBT_PROJECT_DIR / "seeds" / "thresholds.csv").open(encoding="utf-8", newline="") as seed:
+        return {row["threshold_name"] for row in csv.DictReader(seed)}

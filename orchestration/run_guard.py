@@ -1,0 +1,115 @@
+"""What every run does first and last, whatever launched it (`vigie run`, the UI, a schedule or sensor tick).
+
+First: take the home's lock (one run at a time, released by the kernel if the run is killed), then clean up after
+any run that died: mark its Dagster run failed, end the dbt process it left writing the warehouse, empty the
+scratch folders, prune what is past retention, and point dbt and DuckDB at this home with the settings' limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from assets import run_lock
+from assets.home import VigieHome
+from assets.housekeeping import clear_dbt_invocations, clear_scratch, prune_home
+from assets.processes import end_orphans, identity_alive, mark_children, process_identity
+from assets.publish import prune_published_runs
+from assets.settings import Settings
+from assets.warehouse import duckdb_config
+from orchestration.keys import PROCESS_TAG
+
+log = logging.getLogger("vigie.run")
+
+# A run launched by the daemon is STARTED a few seconds before its process takes the lock and records itself;
+# a run without a recorded process is only declared dead once it is this old.
+UNRECORDED_RUN_GRACE = timedelta(minutes=10)
+# A scheduled run waiting for another run on the same home gives up after this long.
+LOCK_WAIT_SECONDS = 6 * 3600
+IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
+
+
+def begin_run(home: VigieHome, *, run_id: str, instance: dg.DagsterInstance | None, settings: Settings,
+              wait: bool = True) -> run_lock.Holder:
+    """Hold the home for this run and leave it clean; raises run_lock.HomeBusy when `wait` is false and another run
+    holds it. Called twice by `vigie run` (before Dagster starts, then by the resource): the second call only
+    records the run's process."""
+    already_held = run_lock.held_here(home.run_lock) is not None
+    holder = run_lock.acquire(home.run_lock, run_id=run_id, wait=wait, timeout_seconds=LOCK_WAIT_SECONDS,
+                              on_wait=lambda other: log.warning("waiting for %s to end", other.describe()
+                                                                if other else "another run"))
+    run_lock.set_run_id(home.run_lock, run_id)
+    if instance is not None and instance.get_run_by_id(run_id) is not None:
+        instance.add_run_tags(run_id, {PROCESS_TAG: process_identity()})
+    if already_held:
+        return holder
+    if instance is not None:
+        reap_dead_runs(instance, current_run_id=run_id, holding_lock=True)
+    ended = end_orphans(home.root, run_id)
+    if ended:
+        log.warning("ended %d process(es) left by a run that died: %s", len(ended), ended)
+    mark_children(home.root, run_id)
+    home.ensure()
+    clear_scratch(home)
+    clear_dbt_invocations(home)
+    _prune(home, settings)
+    set_run_environment(home, settings)
+    return holder
+
+
+def end_run(home: VigieHome) -> None:
+    run_lock.release(home.run_lock)
+
+
+def set_run_environment(home: VigieHome, settings: Settings) -> None:
+    """dbt reads its target path, the warehouse and DuckDB's limits from the environment (profiles.yml)."""
+    config = duckdb_config(settings, home)
+    os.environ.update({
+        "VIGIE_HOME": str(home.root),
+        "VIGIE_WAREHOUSE_DB": str(home.warehouse_db),
+        "DBT_TARGET_PATH": str(home.dbt_target),
+        "DBT_LOG_PATH": str(home.dbt_logs),
+        "VIGIE_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
+        "VIGIE_DUCKDB_THREADS": config["threads"],
+        "VIGIE_DUCKDB_TEMP_DIRECTORY": config["temp_directory"],
+    })
+    home.spill.mkdir(parents=True, exist_ok=True)
+
+
+def reap_dead_runs(instance: dg.DagsterInstance, *, current_run_id: str | None, holding_lock: bool) -> list[str]:
+    """Mark failed the runs still "in progress" whose process is gone (killed with -9, out of memory), so neither
+    the UI nor Dagster's run queue waits for them forever. Returns their ids."""
+    reaped = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
+        if run.run_id == current_run_id:
+            continue
+        reason = _death_reason(instance, run, holding_lock)
+        if reason:
+            instance.report_run_failed(run, message=f"Vigie: {reason}; marked failed by the next run.")
+            log.warning("run %s was left in progress by a dead process (%s): marked failed", run.run_id, reason)
+            reaped.append(run.run_id)
+    return reaped
+
+
+def _death_reason(instance: dg.DagsterInstance, run: dg.DagsterRun, holding_lock: bool) -> str | None:
+    identity = run.tags.get(PROCESS_TAG)
+    if identity:
+        return f"its process {identity} is gone" if identity_alive(identity) is False else None
+    if not holding_lock:
+        return None
+    record = instance.get_run_record_by_id(run.run_id)
+    started = record.start_time or record.create_timestamp.timestamp() if record else time.time()
+    age = datetime.now(UTC) - datetime.fromtimestamp(started, UTC)
+    return f"it never recorded a process and is {age} old" if age > UNRECORDED_RUN_GRACE else None
+
+
+def _prune(home: VigieHome, settings: Settings) -> None:
+    report = prune_home(home, retention_days=settings.retention_days)
+    removed = prune_published_runs(home, retention_days=settings.retention_days)
+    if report.removed or removed:
+        log.info("housekeeping: %s; %d published run(s) past %d days removed", report.summary(), len(removed),
+                 settings.retention_days)
