@@ -1,43 +1,23 @@
-"""Publishing: snapshot readable by DuckDB 1.4 clients, comments carried over, Parquet per table, audit manifest."""
+"""Publishing: snapshot readable by DuckDB 1.4 clients, comments carried over, Parquet per table, manifest and
+lineage of the run, all under the stable paths of the contract."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
+import stat
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
-import pytest
 
-from assets.home import VigieHome
-from assets.publish import publish_marts, write_audit_manifest
+from tests.publish.support import add_revenue, manifest_of, publish, sha256, snapshot_rows
 
-
-@pytest.fixture
-def home(tmp_path):
-    home = VigieHome(tmp_path / "home")
-    home.ensure()
-    with duckdb.connect(str(home.warehouse_db)) as con:
-        con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE TABLE marts.fct_demo (client_id VARCHAR, month DATE, revenue DECIMAL(18,2))")
-        con.execute("INSERT INTO marts.fct_demo VALUES ('123456789', '2026-01-01', 1234.56),"
-                    " ('123456789', '2026-02-01', -0.01)")
-        con.execute("COMMENT ON TABLE marts.fct_demo IS 'Indicateurs mensuels'")
-        con.execute("COMMENT ON COLUMN marts.fct_demo.revenue IS 'Chiffre d''affaires du mois'")
-        con.execute("CREATE TABLE marts.ingest_files (file_path VARCHAR, source VARCHAR, sha256 VARCHAR,"
-                    " status VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,"
-                    " loaded_at TIMESTAMP)")
-        con.execute("INSERT INTO marts.ingest_files VALUES ('accounting/a.txt', 'accounting', 'ab', 'loaded',"
-                    " 3, 2, 1, '2026-01-01 06:00:00')")
-    return home
+EVENTS = [{"eventType": "COMPLETE", "job": {"name": "marts/fct_demo"}, "inputs": [{"name": "raw/fec"}]},
+          {"eventType": "COMPLETE", "job": {"name": "marts/ingest_files"}, "inputs": []}]
 
 
 def test_snapshot_has_tables_values_and_comments(home):
-    report = publish_marts(home, ["fct_demo", "ingest_files"])
+    report = publish(home)
     assert report.row_counts == {"fct_demo": 2, "ingest_files": 1}
     with duckdb.connect(str(home.marts_db), read_only=True) as con:
         assert con.execute("SELECT sum(revenue) FROM fct_demo").fetchone()[0] == Decimal("1234.55")
@@ -48,43 +28,89 @@ def test_snapshot_has_tables_values_and_comments(home):
     parquet = duckdb.sql(f"SELECT * FROM '{home.parquet / 'fct_demo.parquet'}'")
     assert parquet.columns == ["client_id", "month", "revenue"]
     assert parquet.aggregate("sum(revenue)").fetchall()[0][0] == Decimal("1234.55")
-    assert not list(home.publish.glob(".*tmp")), "no temporary file may stay behind"
 
 
 def test_republishing_replaces_the_snapshot_whole(home):
-    publish_marts(home, ["fct_demo"])
+    publish(home)
     with duckdb.connect(str(home.warehouse_db)) as con:
         con.execute("DELETE FROM marts.fct_demo WHERE revenue < 0")
-    report = publish_marts(home, ["fct_demo"])
+    report = publish(home, hours=1)
     assert report.row_counts["fct_demo"] == 1
-    with duckdb.connect(str(home.marts_db), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM fct_demo").fetchone()[0] == 1
+    assert len(snapshot_rows(home.marts_db)) == 1
+    assert duckdb.sql(f"SELECT count(*) FROM '{home.parquet / 'fct_demo.parquet'}'").fetchall() == [(1,)]
 
 
-def test_audit_manifest_lists_inputs_code_and_outputs(home):
-    report = publish_marts(home, ["fct_demo", "ingest_files"])
-    path = write_audit_manifest(home, run_id="run-1234abcd", report=report, code_version={"vigie": "0.1.0"},
-                                catalogue_version=None, settings={"language": "fr"})
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    assert manifest["inputs"][0]["file_path"] == "accounting/a.txt"
-    assert manifest["inputs"][0]["rows_read"] == 3
-    assert manifest["outputs"]["fct_demo"]["rows"] == 2
-    assert len(manifest["outputs"]["fct_demo"]["parquet_sha256"]) == 64
+def test_the_run_folder_holds_snapshot_parquet_manifest_and_lineage(home):
+    report = publish(home, "abcdef1234567890", events=EVENTS)
+    run_dir = home.publish / "runs" / "20260301T060000Z-abcdef12"
+    assert report.run_dir == run_dir
+    assert sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")) == [
+        "lineage.jsonl", "manifest.json", "marts.duckdb", "parquet", "parquet/fct_demo.parquet",
+        "parquet/ingest_files.parquet"]
+    assert stat.S_IMODE((run_dir / "marts.duckdb").stat().st_mode) == 0o444
+    # Relative links, so the home can be moved or mounted elsewhere.
+    assert {name: os.readlink(home.publish / name) for name in ("current", "marts.duckdb", "parquet",
+                                                                  "manifest.json")} == {
+        "current": "runs/20260301T060000Z-abcdef12", "marts.duckdb": "current/marts.duckdb",
+        "parquet": "current/parquet", "manifest.json": "current/manifest.json"}
+    assert report.marts_db == home.marts_db
+    assert report.parquet_files == {t: home.parquet / f"{t}.parquet" for t in ("fct_demo", "ingest_files")}
+    assert report.manifest == home.audit / "run-20260301T060000Z-abcdef12.json"
+    assert report.lineage == home.audit / "run-20260301T060000Z-abcdef12.lineage.jsonl"
+
+
+def test_manifest_lists_inputs_code_and_outputs(home):
+    report = publish(home, "run-1234abcd")
+    manifest = manifest_of(report.manifest)
+    assert manifest["run_id"] == "run-1234abcd"
+    assert manifest["written_at"] == "2026-03-01T06:00:00+00:00"
+    assert manifest["run_dir"] == "publish/runs/20260301T060000Z-run-1234"
+    assert manifest["inputs"] == [{"file_path": "accounting/a.txt", "source": "accounting", "sha256": "ab",
+                                   "status": "loaded", "rows_read": 3, "rows_loaded": 2, "rows_quarantined": 1}]
+    assert manifest["outputs"]["fct_demo"] == {
+        "rows": 2, "parquet": "publish/parquet/fct_demo.parquet",
+        "parquet_sha256": sha256(home.parquet / "fct_demo.parquet")}
     assert manifest["code_version"] == {"vigie": "0.1.0"}
+    assert manifest["catalogue_version"] == "c1"
+    assert manifest["settings"] == {"language": "fr"}
 
 
-def test_a_duckdb_1_4_client_opens_the_snapshot(home, tmp_path):
-    """BI drivers embed DuckDB 1.x: the snapshot must use a storage version they can read."""
-    uv = shutil.which("uv", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    assert uv, "uv is a dev dependency of the project; run make install"
-    publish_marts(home, ["fct_demo"])
-    venv = tmp_path / "duckdb14"
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "duckdb==1.4.*"],
-                   check=True)
+def test_manifest_inputs_come_from_the_new_snapshot(home):
+    publish(home)
+    with duckdb.connect(str(home.warehouse_db)) as con:
+        con.execute("INSERT INTO marts.ingest_files VALUES ('crm/b.csv', 'crm', 'cd', 'loaded', 1, 1, 0,"
+                    " '2026-01-02 06:00:00')")
+    report = publish(home, hours=1)
+    assert [i["file_path"] for i in manifest_of(report.manifest)["inputs"]] == ["accounting/a.txt", "crm/b.csv"]
+
+
+def test_without_ingest_files_the_manifest_has_no_inputs(home):
+    report = publish(home, tables=["fct_demo"])
+    assert manifest_of(report.manifest)["inputs"] == []
+
+
+def test_without_lineage_events_no_lineage_file_is_written(home):
+    report = publish(home)
+    assert report.lineage is None
+    assert not (report.run_dir / "lineage.jsonl").exists()
+    assert not list(home.audit.glob("*.lineage.jsonl"))
+
+
+def test_the_same_run_published_twice_in_a_second_gets_two_folders(home):
+    first = publish(home)
+    add_revenue(home, "5.00")
+    second = publish(home)
+    assert second.run_dir.name == first.run_dir.name + "-2"
+    assert second.manifest != first.manifest and first.manifest.exists()
+    assert len(snapshot_rows(home.marts_db)) == 3
+
+
+def test_a_duckdb_1_4_client_opens_the_snapshot(home, duckdb14_python):
+    """BI drivers embed DuckDB 1.x: the snapshot must use a storage version they can read, through the link."""
+    publish(home)
     script = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True);"
               "print(duckdb.__version__, con.execute('SELECT sum(revenue) FROM fct_demo').fetchone()[0])")
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", script, str(home.marts_db)], check=True,
+    out = subprocess.run([str(duckdb14_python), "-c", script, str(home.marts_db)], check=True,
                          capture_output=True, text=True).stdout.split()
     assert out[0].startswith("1.4.")
     assert out[1] == "1234.55"
