@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install demo test ui lint bench clean
+.PHONY: install check-defs demo test ui lint bench clean
 
 $(UV):
 	$(PYTHON) -m pip install --user --quiet uv
@@ -21,13 +21,17 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/vigie demo --home vigie_home
 
-test: install
+# Dagster's own tools must load the code location as it is, on a home that has never run.
+check-defs: install
+	VIGIE_HOME=$$(mktemp -d)/home $(VENV)/bin/dg check defs
+
+test: check-defs
 	$(VENV)/bin/pytest -n auto --dist loadgroup -q
 
 ui: install
 	$(VENV)/bin/vigie ui --home vigie_home
 
-lint: install
+lint: check-defs
 	$(VENV)/bin/ruff check .
 	VIGIE_WAREHOUSE_DB=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project/models
 

@@ -33,10 +33,11 @@ class VigieResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = self._read_settings()
-        if context.run_id and context.instance is not None and context.dagster_run is not None:
+        run = context.run
+        if run is not None and context.instance is not None:  # a run, not a sensor or schedule evaluation
             from orchestration.run_guard import begin_run
 
-            begin_run(self.vigie_home, run_id=context.run_id, instance=context.instance, settings=self._settings)
+            begin_run(self.vigie_home, run_id=run.run_id, instance=context.instance, settings=self._settings)
             self._holds_run = True
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

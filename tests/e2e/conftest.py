@@ -1,6 +1,7 @@
 """End-to-end runs: the real `vigie` command, the real Dagster definitions, dbt on a real DuckDB file.
 
-They share one xdist group: they write the dbt project's manifest, so they run one after the other.
+Each runs in a home of its own (its own dbt target path and Dagster instance), so modules run in parallel; the
+tests of one module share an xdist group, so a module-scoped home is built once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from orchestration.cli import main as vigie
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.xdist_group("pipeline"))
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{item.module.__name__}"))
             item.add_marker(pytest.mark.e2e)
 
 
