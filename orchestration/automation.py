@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.alerts import record_run_failure
-from orchestration.keys import PIPELINE_JOB
+from orchestration.keys import LAUNCHED_BY_TAG, PIPELINE_JOB
 from orchestration.resources import VigieResource
 from orchestration.run_guard import reap_dead_runs
 
@@ -28,7 +28,7 @@ def daily_schedule(context: dg.ScheduleEvaluationContext, vigie: VigieResource):
     if not vigie.settings().daily_schedule:
         return dg.SkipReason("daily_schedule is false in settings.yml")
     _release_dead_runs(context.instance)
-    return dg.RunRequest(tags={"vigie/launched_by": "schedule"})
+    return dg.RunRequest(tags={LAUNCHED_BY_TAG: "schedule"})
 
 
 def landing_files(landing: Path) -> list[tuple[str, int, int]]:
@@ -74,13 +74,15 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, vigie: VigieResour
     if run_on is None:
         return dg.SkipReason("no new or changed file in landing/, or files still changing")
     _release_dead_runs(context.instance)
-    return dg.RunRequest(run_key=run_on, tags={"vigie/launched_by": "sensor"})
+    return dg.RunRequest(run_key=run_on, tags={LAUNCHED_BY_TAG: "sensor"})
 
 
 @dg.run_failure_sensor(name="vigie_run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Writes one line to audit/alerts.log and POSTs to settings.yml's alert_webhook "
                                    "when a run fails.")
 def run_failure_alert(context: dg.RunFailureSensorContext, vigie: VigieResource):
+    if context.dagster_run.tags.get(LAUNCHED_BY_TAG) == "cli":
+        return  # `vigie run` alerts by itself, so a firm without the daemon (cron) is alerted too
     message = context.failure_event.message or "the run failed"
     record_run_failure(vigie.vigie_home, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
                        message=message, webhook_url=vigie.settings().alert_webhook)

@@ -15,6 +15,8 @@ MAX_CONCURRENT_RUNS = 1
 
 # Tag recording which process runs a run, so a run whose process died can be told from one still working.
 PROCESS_TAG = "vigie/process"
+# cli, schedule or sensor (a launch from the UI has none).
+LAUNCHED_BY_TAG = "vigie/launched_by"
 
 # dbt sources the Python assets write between the two dbt steps (rules engine, summaries).
 PYTHON_OUTPUT_SOURCES = ("opportunities", "summaries")

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import yaml
 
+from assets.alerts import record_run_failure
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
 from assets.opportunities.catalogue import ensure_catalogue_file, load_catalogue
 from assets.processes import process_identity
 from assets.settings import ensure_settings_file, load_settings
 from orchestration.dbt_project import prepare_manifest, seed_threshold_names
-from orchestration.keys import MAX_CONCURRENT_RUNS, PIPELINE_JOB, PROCESS_TAG
+from orchestration.keys import LAUNCHED_BY_TAG, MAX_CONCURRENT_RUNS, PIPELINE_JOB, PROCESS_TAG
 
 log = logging.getLogger("vigie")
 
@@ -129,10 +130,12 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     with log_file.open("w", encoding="utf-8") as sink, redirect_stdout(sink):
         result = job.execute_in_process(run_config=run_config, instance=instance, asset_selection=selection,
                                         raise_on_error=False, run_id=run_id,
-                                        tags={PROCESS_TAG: process_identity(), "vigie/launched_by": "cli"})
+                                        tags={PROCESS_TAG: process_identity(), LAUNCHED_BY_TAG: "cli"})
     outcome = RunOutcome(success=result.success, run_id=result.run_id, log_file=log_file)
     if not result.success:
         outcome.failure = _first_failure(result)
+        record_run_failure(home, run_id=run_id, job_name=PIPELINE_JOB, message=outcome.failure,
+                           webhook_url=vigie.settings().alert_webhook)
     if home.warehouse_db.exists():
         with vigie.connect_warehouse(read_only=True) as con:
             outcome.problems = current_problems(con, home.landing)

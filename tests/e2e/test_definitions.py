@@ -143,9 +143,9 @@ def test_runs_never_overlap_and_run_their_steps_in_one_process(defs):
 
 def test_the_resource_needs_no_run_config(defs):
     """A launch from the UI, a schedule or a sensor passes no run config: every field has a default."""
-    job = defs.resolve_job_def("vigie_pipeline")
-    assert job.run_config_schema.config_type.is_nullable or not any(
-        field.is_required for field in job.run_config_schema.config_type.fields.values())
+    for job in defs.resolve_all_job_defs():
+        assert not job.run_config_schema.config_type.fields["resources"].is_required, job.name
+        assert job.run_config_schema.config_type.fields["resources"].config_type.fields["vigie"].is_required is False
 
 
 def test_schedule_and_sensors_start_on_and_published_tables_have_a_freshness_policy(defs, graph):
@@ -174,9 +174,11 @@ def definitions_snapshot(defs, graph) -> str:
     lines.append("# automation and freshness")
     for key in sorted(graph.get_all_asset_keys()):
         node = graph.get(key)
-        if node.automation_condition or node.freshness_policy:
-            lines.append(f"{key.to_user_string()} automation={node.automation_condition} "
-                         f"freshness={node.freshness_policy}")
+        policy = node.freshness_policy
+        if node.automation_condition or policy:
+            windows = (f"fail after {policy.fail_window.to_timedelta()}, warn after {policy.warn_window.to_timedelta()}"
+                       if policy else "none")
+            lines.append(f"{key.to_user_string()} automation={node.automation_condition} freshness: {windows}")
     lines.append("# pools")
     lines += sorted({f"{d.node_def.name} pool={d.node_def.pool}" for d in graph.assets_defs
                      if d.is_executable and d.node_def.pool})
