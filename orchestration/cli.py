@@ -211,14 +211,17 @@ DEFINITIONS_MODULE = "orchestration.definitions"
 def _prepare_service(args) -> VigieHome:
     import dagster as dg
 
+    from orchestration.dbt_project import prepare_manifest
     from orchestration.run_guard import reap_dead_runs
     from orchestration.runner import activate_home, check_configuration
 
     home = VigieHome.resolve(args.home)
     check_configuration(home)
     activate_home(home)  # the code server and the daemon inherit VIGIE_HOME and DAGSTER_HOME
-    with dg.DagsterInstance.get() as instance:  # a run killed while the service was down must not hold the queue
+    # Opening the instance here creates its database once: the webserver and the daemon would race to create it.
+    with dg.DagsterInstance.get() as instance:  # and a run killed while the service was down must not hold the queue
         reap_dead_runs(instance, current_run_id=None, holding_lock=False)
+    prepare_manifest(home, only_if_stale=True)  # parsed once, before two code servers load the definitions
     log.info("Dagster UI on http://127.0.0.1:%s (instance %s)", args.port, os.environ["DAGSTER_HOME"])
     return home
 

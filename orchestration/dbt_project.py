@@ -9,7 +9,10 @@ the project) and by `vigie run` (always, with the run's vars, so `dbt build` reu
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
+import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from assets.home import VigieHome
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 @cache
@@ -31,21 +35,43 @@ def project_for(home: VigieHome) -> DbtProject:
 
 
 def prepare_manifest(home: VigieHome, dbt_vars: str = "{}", *, only_if_stale: bool = False) -> Path:
-    """Parse the dbt project into the home's target path; returns manifest.json."""
+    """Parse the dbt project into the home's target path; returns manifest.json.
+
+    Several processes load the definitions at once (`vigie serve` starts a webserver and a daemon, each with its
+    own code server, and `vigie run` parses with its vars): they parse one at a time, and each parse is written
+    beside the target and moved in file by file, so no process ever reads a half-written manifest.
+    """
     manifest = home.dbt_target / "manifest.json"
-    if only_if_stale and manifest.exists() and manifest.stat().st_mtime >= _newest_project_change():
-        return manifest
+    home.dbt_target.mkdir(parents=True, exist_ok=True)
+    with (home.dbt_target.parent / ".parse.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+        if only_if_stale and manifest.exists() and manifest.stat().st_mtime >= _newest_project_change():
+            return manifest
+        for leftover in home.dbt_target.parent.glob(".parse-*"):  # of a parse killed midway; none runs now
+            shutil.rmtree(leftover, ignore_errors=True)
+        _parse_into(home, dbt_vars)
+    return manifest
+
+
+def _parse_into(home: VigieHome, dbt_vars: str) -> None:
     from dbt.cli.main import dbtRunner
 
-    home.dbt_target.mkdir(parents=True, exist_ok=True)
-    project = str(DBT_PROJECT_DIR)
-    os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
-    result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
-                                 str(home.dbt_target), "--log-path", str(home.dbt_logs), "--vars", dbt_vars,
-                                 "--quiet"])
-    if not result.success:
-        raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
-    return manifest
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=home.dbt_target.parent))
+    try:
+        partial = home.dbt_target / PARTIAL_PARSE
+        if partial.exists():  # dbt reparses only what changed
+            shutil.copy2(partial, scratch / PARTIAL_PARSE)
+        project = str(DBT_PROJECT_DIR)
+        os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
+        result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
+                                     str(scratch), "--log-path", str(home.dbt_logs), "--vars", dbt_vars, "--quiet"])
+        if not result.success:
+            raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
+        for artefact in scratch.iterdir():
+            if artefact.is_file():
+                os.replace(artefact, home.dbt_target / artefact.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _newest_project_change() -> float:

@@ -1,0 +1,99 @@
+"""One run at a time per home, and a killed run never blocks the next one.
+
+The module's fixture runs the concurrency scenario on one home: a first run, a second `vigie run` that must refuse
+at once, and a third with --wait that runs after the first. Its published tables are then the reference for the
+kill test: another home with the same inputs, whose runs are killed with -9 at 20 %, 50 % and 80 % of the first
+run's length, three times in a row, must end with the same tables. The kills hit the `vigie` process only, so a dbt
+it started is left running, orphaned, as after an OOM kill.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+
+from assets.home import VigieHome
+from assets.ingest.registry import file_sha256
+from assets.run_lock import read_holder
+from tests.e2e.small_home import AS_OF, VIGIE, published_tables, small_home, start_vigie_run, wait_until
+
+
+@dataclass
+class ConcurrentRuns:
+    home: VigieHome
+    first_pid: int
+    first_duration: float
+    refused: subprocess.CompletedProcess
+    refusal_seconds: float
+    waiting_stderr: str
+
+
+def holds_the_home(home: VigieHome, process: subprocess.Popen) -> bool:
+    holder = read_holder(home.run_lock)
+    return holder is not None and holder.pid == process.pid
+
+
+@pytest.fixture(scope="module")
+def concurrent(tmp_path_factory) -> ConcurrentRuns:
+    home = small_home(tmp_path_factory.mktemp("concurrent") / "home")
+    started = time.monotonic()
+    first = start_vigie_run(home)
+    wait_until(lambda: holds_the_home(home, first), 60, "the first run to take the home")
+    asked = time.monotonic()
+    refused = subprocess.run([VIGIE, "run", "--home", str(home.root), "--as-of", AS_OF], capture_output=True,
+                             text=True, timeout=120)
+    refusal_seconds = time.monotonic() - asked
+    waiting = start_vigie_run(home, "--wait")
+    _, first_err = first.communicate(timeout=600)
+    assert first.returncode == 0, first_err
+    first_duration = time.monotonic() - started
+    _, waiting_err = waiting.communicate(timeout=600)
+    assert waiting.returncode == 0, waiting_err
+    return ConcurrentRuns(home, first.pid, first_duration, refused, refusal_seconds, waiting_err)
+
+
+def test_a_second_run_refuses_at_once_naming_the_first(concurrent):
+    assert concurrent.refused.returncode == 1
+    assert concurrent.refusal_seconds < 30, "the refusal is immediate (imports aside)"
+    (line,) = [line for line in concurrent.refused.stderr.splitlines() if line.startswith("vigie:")]
+    assert "another Vigie run is in progress" in line and f"pid {concurrent.first_pid}" in line
+    assert "started 20" in line and "--wait" in line
+
+
+def test_a_run_with_wait_runs_after_and_publishes_a_snapshot_wholly_its_own(concurrent):
+    home = concurrent.home
+    assert "waiting for run" in concurrent.waiting_stderr
+    manifest = json.loads((home.publish / "manifest.json").read_text(encoding="utf-8"))
+    runs = [json.loads(p.read_text(encoding="utf-8"))["run_id"] for p in sorted(home.audit.glob("run-*.json"))]
+    assert len(runs) == 2 and manifest["run_id"] == runs[-1], "the waiting run published last"
+    for table, output in manifest["outputs"].items():
+        assert file_sha256(home.root / output["parquet"]) == output["parquet_sha256"], table
+
+
+def test_kill_9_three_times_then_the_next_run_completes_with_the_same_marts(concurrent, tmp_path):
+    home = small_home(tmp_path / "home")
+    for share in (0.2, 0.5, 0.8):
+        run = start_vigie_run(home)
+        time.sleep(concurrent.first_duration * share)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    started = time.monotonic()
+    final = start_vigie_run(home)
+    wait_until(lambda: holds_the_home(home, final), 60, "the next run to take the home")
+    took_the_home = time.monotonic() - started
+    _, stderr = final.communicate(timeout=600)
+    assert final.returncode == 0, stderr
+    assert took_the_home < 30, f"the next run waited {took_the_home:.0f} s for the home"
+    assert published_tables(home) == published_tables(concurrent.home)
+    assert [p.name for p in home.scratch.iterdir()] in ([], ["spill"]), "scratch of killed runs is cleared"
+    assert not [p for p in home.dbt_target.iterdir() if p.is_dir()], "dbt step folders of killed runs are removed"
+    assert not list((home.publish / "runs").glob(".*")), "no half-built published run stays behind"
+    with dg.DagsterInstance.from_config(str(home.root / ".dagster")) as instance:
+        in_progress = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+        assert in_progress == [], "runs killed with -9 are marked failed, not left in progress"
