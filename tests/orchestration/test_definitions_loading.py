@@ -8,15 +8,15 @@ import sys
 import textwrap
 
 
-def test_two_processes_load_the_definitions_of_a_new_home_at_once(tmp_path):
+def test_three_processes_load_the_definitions_of_a_new_home_at_once(tmp_path):
     code = textwrap.dedent(f"""
         from assets.home import VigieHome
         from orchestration.definitions import build_definitions
-        defs = build_definitions(VigieHome({str(tmp_path / "home")!r}))
+        defs = build_definitions(VigieHome.resolve({str(tmp_path / "home")!r}))
         print(len(list(defs.resolve_asset_graph().get_all_asset_keys())))
     """)
     loaders = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(2)]
+                                text=True) for _ in range(3)]
     outcomes = [loader.communicate(timeout=300) for loader in loaders]
     for loader, (out, err) in zip(loaders, outcomes, strict=True):
         assert loader.returncode == 0, err[-2000:]
