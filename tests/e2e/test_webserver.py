@@ -1,8 +1,8 @@
-"""`vigie serve` as a firm runs it: the Dagster webserver and daemon in their own processes, a run launched through
-the GraphQL API exactly as the UI's "Launch run" button does, with no run config at all.
+"""`vigie ui` and `vigie serve` as a firm runs them: the Dagster webserver and daemon in their own processes, a run
+launched through the GraphQL API exactly as the UI's "Launch run" button does, with no run config at all.
 
 This proves three things no in-process test can: the code location loads in Dagster's own code server from the
-home `vigie serve` activated; the `vigie` resource needs no run config (a UI launch once failed with
+home the command activated; the `vigie` resource needs no run config (a UI launch once failed with
 DagsterInvalidConfigError about VIGIE_AS_OF); and the home's dagster.yaml brings `vigie.*` log lines into the
 run's log in the UI.
 """
@@ -72,19 +72,29 @@ query Events($runId: ID!, $cursor: String) {
 """
 
 
-def test_a_run_launched_from_the_webserver_without_run_config_publishes_the_marts(tmp_path):
-    home = tmp_path / "home"
-    vigie = Path(sys.executable).with_name("vigie")
-    subprocess.run([vigie, "generate", "--out", home, "--clients", "3"], check=True, capture_output=True)
-    _write_settings_without_automation(home)
-    port = _free_port()
-    log_file = tmp_path / "serve.log"
+VIGIE = Path(sys.executable).with_name("vigie")
 
+
+def _start(command: list[str], home: Path, log_file: Path) -> subprocess.Popen:
     with log_file.open("wb") as log:
         # Its own process group, so the webserver, the daemon, the code servers and the run worker all end with it.
-        service = subprocess.Popen([vigie, "serve", "--home", home, "--host", "127.0.0.1", "--port", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=_service_environment(),
-                                   start_new_session=True)
+        return subprocess.Popen([VIGIE, *command, "--home", home], stdout=log, stderr=subprocess.STDOUT,
+                                env=_service_environment(), start_new_session=True)
+
+
+def _small_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    subprocess.run([VIGIE, "generate", "--out", home, "--clients", "3"], check=True, capture_output=True)
+    _write_settings_without_automation(home)
+    return home
+
+
+def test_a_run_launched_from_the_ui_without_run_config_publishes_the_marts(tmp_path):
+    """`vigie ui --port`: the webserver and the daemon of `dagster dev`, as a person at the keyboard starts them."""
+    home = _small_home(tmp_path)
+    port = _free_port()
+    log_file = tmp_path / "ui.log"
+    service = _start(["ui", "--port", str(port)], home, log_file)
     try:
         location, repository = _wait_for_location(port, service, log_file)
         run_id = _launch(port, location, repository)
@@ -105,6 +115,34 @@ def test_a_run_launched_from_the_webserver_without_run_config_publishes_the_mart
             + "\n".join(m for e, m in zip(events, messages, strict=True) if "publish" in (e.get("stepKey") or "")))
     finally:
         _stop(service)
+
+
+def test_vigie_serve_loads_the_location_and_ends_its_processes_on_sigterm(tmp_path):
+    """`vigie serve`, what a systemd unit starts: both processes up, and a SIGTERM to it alone (what systemd sends
+    first) ends the webserver, the daemon and their code servers."""
+    home = _small_home(tmp_path)
+    port = _free_port()
+    log_file = tmp_path / "serve.log"
+    service = _start(["serve", "--host", "127.0.0.1", "--port", str(port)], home, log_file)
+    try:
+        location, _ = _wait_for_location(port, service, log_file)
+        assert location
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, _tail(log_file)
+        deadline = time.monotonic() + 60
+        while _group_alive(service.pid):
+            assert time.monotonic() < deadline, "a process of `vigie serve` outlived it by a minute"
+            time.sleep(0.5)
+    finally:
+        _stop(service)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _write_settings_without_automation(home: Path) -> None:
@@ -146,7 +184,7 @@ def _wait_for_location(port: int, service: subprocess.Popen, log_file: Path) -> 
     last = "no answer yet"
     while time.monotonic() < deadline:
         if service.poll() is not None:
-            pytest.fail(f"`vigie serve` ended with code {service.returncode}\n{_tail(log_file)}")
+            pytest.fail(f"the service ended with code {service.returncode}\n{_tail(log_file)}")
         try:
             workspace = _graphql(port, WORKSPACE_QUERY)["workspaceOrError"]
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
@@ -180,7 +218,7 @@ def _wait_for_run(port: int, run_id: str, service: subprocess.Popen, log_file: P
     status = "unknown"
     while time.monotonic() < deadline:
         if service.poll() is not None:
-            pytest.fail(f"`vigie serve` ended with code {service.returncode} during the run\n{_tail(log_file)}")
+            pytest.fail(f"the service ended with code {service.returncode} during the run\n{_tail(log_file)}")
         status = _graphql(port, RUN_STATUS_QUERY, {"runId": run_id})["runOrError"].get("status")
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
@@ -208,7 +246,7 @@ def _run_events(port: int, run_id: str) -> list[dict]:
 
 def _tail(log_file: Path, lines: int = 60) -> str:
     text = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
-    return "--- end of the `vigie serve` log ---\n" + "\n".join(text.splitlines()[-lines:])
+    return "--- end of the service's log ---\n" + "\n".join(text.splitlines()[-lines:])
 
 
 def _stop(service: subprocess.Popen) -> None:
