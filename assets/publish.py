@@ -37,7 +37,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,9 +75,11 @@ class PublishReport:
 
 def publish_run(home: VigieHome, tables: list[str], *, run_id: str, code_version: dict,
                 catalogue_version: str | None, settings: dict, lineage_events: Iterable[dict] = (),
-                source_schema: str = "marts", now: datetime | None = None) -> PublishReport:
+                source_schema: str = "marts", now: datetime | None = None,
+                duckdb_config: Mapping[str, str] | None = None) -> PublishReport:
     """Publish `source_schema.<table>` of the working warehouse (with comments) as one run: snapshot, Parquet files,
-    manifest and lineage appear together under the stable paths, or nothing changes."""
+    manifest and lineage appear together under the stable paths, or nothing changes. `duckdb_config` holds the
+    run's memory_limit, threads and temp_directory (assets.warehouse.duckdb_config)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     _runs(home).mkdir(parents=True, exist_ok=True)
     home.audit.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,7 @@ def publish_run(home: VigieHome, tables: list[str], *, run_id: str, code_version
               "catalogue_version": catalogue_version, "settings": settings}
     try:
         staging.mkdir()
-        row_counts = _build_run(home, staging, tables, source_schema, header, events)
+        row_counts = _build_run(home, staging, tables, source_schema, header, events, duckdb_config or {})
         _commit_run(home, staging, name)
     finally:
         _remove(staging)
@@ -128,9 +130,9 @@ def prune_published_runs(home: VigieHome, *, retention_days: int, now: datetime 
 
 
 def _build_run(home: VigieHome, staging: Path, tables: list[str], source_schema: str, header: dict,
-               events: list[dict]) -> dict[str, int]:
+               events: list[dict], duckdb_config: Mapping[str, str]) -> dict[str, int]:
     """Everything of the run inside `staging`, synced to disk, so the rename that follows publishes whole files."""
-    row_counts, inputs = _build_snapshot(home, staging, tables, source_schema)
+    row_counts, inputs = _build_snapshot(home, staging, tables, source_schema, duckdb_config)
     manifest = {**header, "inputs": inputs, "outputs": _outputs(home, staging, row_counts)}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
                                     encoding="utf-8")
@@ -140,11 +142,13 @@ def _build_run(home: VigieHome, staging: Path, tables: list[str], source_schema:
     return row_counts
 
 
-def _build_snapshot(home: VigieHome, staging: Path, tables: list[str],
-                    source_schema: str) -> tuple[dict[str, int], list[dict]]:
+def _build_snapshot(home: VigieHome, staging: Path, tables: list[str], source_schema: str,
+                    duckdb_config: Mapping[str, str]) -> tuple[dict[str, int], list[dict]]:
     (staging / "parquet").mkdir()
     row_counts = {}
-    con = duckdb.connect()
+    if "temp_directory" in duckdb_config:
+        Path(duckdb_config["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config=dict(duckdb_config))
     try:
         con.execute(f"ATTACH '{_sql_path(home.warehouse_db)}' AS wh (READ_ONLY)")
         con.execute(f"ATTACH '{_sql_path(staging / SNAPSHOT)}' AS pub"

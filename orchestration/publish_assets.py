@@ -42,7 +42,8 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
             home, tables, run_id=context.run.run_id, code_version=code_version(),
             catalogue_version=catalogue_version(home),
             settings={**vigie.settings().to_dict(), "as_of_date": vigie.as_of_date().isoformat()},
-            lineage_events=lineage_events(context.run.run_id, _upstream_parents(context, tables)))
+            lineage_events=lineage_events(context.run.run_id, _upstream_parents(context, tables)),
+            duckdb_config=vigie.duckdb_config())
         log.info("published %d tables to %s; audit manifest %s", len(tables), report.run_dir, report.manifest)
         for table in tables:
             yield dg.MaterializeResult(asset_key=published_key(table), metadata={

@@ -1,0 +1,55 @@
+"""DuckDB's memory_limit, threads and temp_directory come from settings.yml, on every connection and in dbt's
+profile, so a big run spills to disk instead of being killed."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from assets.home import VigieHome
+from assets.settings import ensure_settings_file, load_settings
+from assets.warehouse import connect, duckdb_config
+
+
+def _settings(home: VigieHome, text: str):
+    ensure_settings_file(home.settings_file)
+    home.settings_file.write_text(home.settings_file.read_text(encoding="utf-8") + text, encoding="utf-8")
+    return load_settings(home.settings_file)
+
+
+def test_connections_carry_the_limits_of_settings(tmp_path):
+    home = VigieHome(tmp_path / "home")
+    config = duckdb_config(_settings(home, "duckdb_memory_limit: 300MB\nduckdb_threads: 1\n"), home)
+    with connect(tmp_path / "w.duckdb", config) as con:
+        limit, threads, temp = con.execute("SELECT current_setting('memory_limit'), current_setting('threads'),"
+                                           " current_setting('temp_directory')").fetchone()
+    assert (limit, threads, temp) == ("286.1 MiB", 1, str(home.spill))
+    assert home.spill.is_dir()
+
+
+def test_defaults_are_half_the_memory_and_every_core(tmp_path):
+    home = VigieHome(tmp_path / "home")
+    config = duckdb_config(_settings(home, ""), home)
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    assert abs(int(config["memory_limit"].removesuffix("MB")) - total_mb / 2) <= 1
+    assert config["threads"] == str(os.cpu_count())
+
+
+def test_dbt_profile_reads_the_same_limits_as_the_run_sets_them(tmp_path, monkeypatch):
+    """run_guard.set_run_environment exports them; profiles.yml passes them to dbt-duckdb's `settings`."""
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+    from orchestration.run_guard import set_run_environment
+
+    home = VigieHome(tmp_path / "home")
+    settings = _settings(home, "duckdb_memory_limit: 1GB\nduckdb_threads: 1\n")
+    for name in ("VIGIE_DUCKDB_MEMORY_LIMIT", "VIGIE_DUCKDB_THREADS", "VIGIE_DUCKDB_TEMP_DIRECTORY", "VIGIE_HOME",
+                 "VIGIE_WAREHOUSE_DB", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # set_run_environment writes it; keep the test's clean
+    set_run_environment(home, settings)
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
+    dbt_settings = profile["vigie"]["outputs"]["warehouse"]["settings"]
+    rendered = {key: os.environ[value.split("'")[1]] for key, value in dbt_settings.items()}
+    assert rendered == {"memory_limit": "1GB", "threads": "1", "temp_directory": str(home.spill)}
+    assert os.environ["DBT_TARGET_PATH"] == str(home.dbt_target)
