@@ -33,7 +33,9 @@ ui: install
 
 lint: check-defs
 	$(VENV)/bin/ruff check .
-	VIGIE_WAREHOUSE_DB=$$(mktemp -d)/lint.duckdb $(VENV)/bin/sqlfluff lint dbt_project/models
+	# dbt's artefacts go to a temporary folder, never the source tree (which may be read-only)
+	scratch=$$(mktemp -d) && VIGIE_WAREHOUSE_DB=$$scratch/lint.duckdb DBT_TARGET_PATH=$$scratch/target \
+		DBT_LOG_PATH=$$scratch/logs $(VENV)/bin/sqlfluff lint dbt_project/models
 
 bench: install
 	$(VENV)/bin/python -m bench.run

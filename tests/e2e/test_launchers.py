@@ -56,6 +56,13 @@ def test_a_schedule_tick_and_a_sensor_tick_each_give_a_successful_run(tmp_path, 
         with dg.build_sensor_context(instance=instance, resources={"vigie": vigie}, cursor=cursor) as context:
             assert sensor.evaluate_tick(context).run_requests == [], "unchanged landing files: no second run"
 
+        # dbt's artefacts stay in the home: the code may be installed read-only, and homes share nothing.
+        from orchestration.dbt_project import DBT_PROJECT_DIR
+
+        assert not (DBT_PROJECT_DIR / "target").exists() and not (DBT_PROJECT_DIR / "logs").exists()
+        assert (home.dbt_target / "manifest.json").exists()
+        assert not [p for p in home.dbt_target.iterdir() if p.is_dir()], "each dbt step's folder is removed"
+
         # vigie.* log lines reach the run's log in Dagster (the UI), not only the terminal.
         messages = [e.message or "" for e in instance.all_logs(result.run_id)]
         assert any(m.startswith("published ") for m in messages), messages[-5:]
