@@ -77,24 +77,28 @@ def clear_dbt_invocations(home: VigieHome, *, keep: Iterable[Path] = ()) -> int:
     return len(_prune_dir(home, home.dbt_target, _is_invocation_dir, keep=kept).removed)
 
 
-def prune_home(home: VigieHome, *, retention_days: int, now: datetime | None = None) -> PruneReport:
-    """Remove run logs, audit files, dbt logs and dbt invocation folders last modified more than `retention_days`
-    days before `now` (the entry's own mtime: a link is judged by the link, not by its target)."""
-    if retention_days < 1:
-        raise ValueError(f"retention_days must be at least 1, got {retention_days}")
-    cutoff = (now or datetime.now(UTC)).timestamp() - retention_days * SECONDS_PER_DAY
+def prune_home(home: VigieHome, *, retention_days: int, audit_retention_days: int | None = None,
+               now: datetime | None = None) -> PruneReport:
+    """Remove run logs, dbt logs and dbt invocation folders last modified more than `retention_days` days before
+    `now`, and audit files past `audit_retention_days` (default: `retention_days`). The entry's own mtime counts:
+    a link is judged by the link, not by its target."""
+    audit_retention_days = audit_retention_days or retention_days
+    if min(retention_days, audit_retention_days) < 1:
+        raise ValueError(f"retention_days must be at least 1, got {retention_days}, {audit_retention_days}")
+    moment = (now or datetime.now(UTC)).timestamp()
 
-    def older(entry: os.DirEntry) -> bool:
-        return entry.stat(follow_symlinks=False).st_mtime < cutoff
+    def older_than(days: int) -> Callable[[os.DirEntry], bool]:
+        return lambda entry: entry.stat(follow_symlinks=False).st_mtime < moment - days * SECONDS_PER_DAY
 
     report = PruneReport()
-    for directory, select in (
-        (home.run_logs, _is_file_named(RUN_LOG_PATTERNS)),
-        (home.audit, _is_file_named(AUDIT_PATTERNS, excluded=AUDIT_KEPT)),
-        (home.dbt_logs, _is_file_named(DBT_LOG_PATTERNS)),
-        (home.dbt_target, _is_invocation_dir),
+    for directory, select, older in (
+        (home.run_logs, _is_file_named(RUN_LOG_PATTERNS), older_than(retention_days)),
+        (home.audit, _is_file_named(AUDIT_PATTERNS, excluded=AUDIT_KEPT), older_than(audit_retention_days)),
+        (home.dbt_logs, _is_file_named(DBT_LOG_PATTERNS), older_than(retention_days)),
+        (home.dbt_target, _is_invocation_dir, older_than(retention_days)),
     ):
-        report._add(_prune_dir(home, directory, lambda entry, select=select: select(entry) and older(entry)))
+        report._add(_prune_dir(home, directory,
+                               lambda entry, select=select, older=older: select(entry) and older(entry)))
     if report.removed:
         log.info("housekeeping: %s older than %d day(s)", report.summary(), retention_days)
     return report

@@ -27,10 +27,13 @@ def mark_children(home_root: Path, run_id: str) -> None:
     os.environ[RUN_OWNER_ENV] = f"{home_root}\t{run_id}"
 
 
+def unmark_children() -> None:
+    os.environ.pop(RUN_OWNER_ENV, None)
+
+
 def end_orphans(home_root: Path, current_run_id: str, *, grace_seconds: float = 5.0) -> list[int]:
     """Terminate, then kill, every process marked for this home by another run. Returns their pids."""
-    orphans = [pid for pid, (home, run_id) in _marked_processes() if home == str(home_root)
-               and run_id != current_run_id and pid != os.getpid()]
+    orphans = [pid for pid, run_id in processes_of(home_root) if run_id != current_run_id and pid != os.getpid()]
     for pid in orphans:
         log.warning("ending process %d left by a run that died (%s)", pid, _command(pid))
         _signal(pid, signal.SIGTERM)
@@ -41,6 +44,11 @@ def end_orphans(home_root: Path, current_run_id: str, *, grace_seconds: float = 
         if _alive(pid):
             _signal(pid, signal.SIGKILL)
     return orphans
+
+
+def processes_of(home_root: Path) -> list[tuple[int, str]]:
+    """(pid, run id) of every live process a run of this home started."""
+    return [(pid, run_id) for pid, (home, run_id) in _marked_processes() if home == str(home_root) and _alive(pid)]
 
 
 def process_identity(pid: int | None = None) -> str:

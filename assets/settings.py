@@ -28,8 +28,11 @@ daily_schedule: true
 # Run when an export lands in landing/, once its files have stopped changing for landing_settle_seconds.
 landing_sensor: true
 landing_settle_seconds: 60
-# Run logs, audit files and published runs older than this many days are removed (the current snapshot stays).
+# Run logs, dbt logs and published runs older than this many days are removed (the current snapshot stays).
 retention_days: 30
+# Audit manifests and lineage (audit/run-*) are the firm's record of what each figure came from: kept ten years
+# by default, as accounting records are (article L123-22 of the Code de commerce).
+audit_retention_days: 3650
 # When a run fails, one line goes to audit/alerts.log and, when set, a JSON message is POSTed to this URL
 # (Slack, Mattermost or Teams incoming webhook, or any HTTP endpoint).
 alert_webhook:
@@ -56,6 +59,7 @@ class Settings:
     landing_sensor: bool = True
     landing_settle_seconds: int = 60
     retention_days: int = 30
+    audit_retention_days: int = 3650
     alert_webhook: str | None = None
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
@@ -101,6 +105,7 @@ def load_settings(path: Path) -> Settings:
         landing_sensor=_boolean(path, "landing_sensor", values["landing_sensor"]),
         landing_settle_seconds=_whole_number(path, "landing_settle_seconds", values["landing_settle_seconds"], 0),
         retention_days=_whole_number(path, "retention_days", values["retention_days"], 1),
+        audit_retention_days=_whole_number(path, "audit_retention_days", values["audit_retention_days"], 1),
         alert_webhook=_optional_url(path, "alert_webhook", values["alert_webhook"]),
         duckdb_memory_limit=_memory_size(path, values["duckdb_memory_limit"]),
         duckdb_threads=_whole_number(path, "duckdb_threads", values["duckdb_threads"] or 0, 0),

@@ -13,13 +13,15 @@ import pandas as pd
 from assets.home import VigieHome
 from assets.settings import Settings
 
+CGROUP_MEMORY_MAX = Path("/sys/fs/cgroup/memory.max")
+
 
 def duckdb_config(settings: Settings, home: VigieHome) -> dict[str, str]:
     """memory_limit, threads and temp_directory for every connection (dbt's profile reads the same values), so a
     big run spills to disk instead of being killed."""
     return {
         "memory_limit": settings.duckdb_memory_limit or _half_of_memory(),
-        "threads": str(settings.duckdb_threads or os.cpu_count() or 1),
+        "threads": str(settings.duckdb_threads or _usable_cores()),
         "temp_directory": str(home.spill),
     }
 
@@ -29,7 +31,23 @@ def _half_of_memory() -> str:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return "2GB"
+    total = min(total, _cgroup_memory_limit() or total)  # a container or a systemd MemoryMax= allows less
     return f"{max(total // 2 // 2**20, 256)}MB"
+
+
+def _cgroup_memory_limit() -> int | None:
+    try:
+        text = CGROUP_MEMORY_MAX.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # "max": no limit
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use, not what the machine has
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def connect(path: Path, config: dict[str, str], *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -35,8 +35,15 @@ def landing_files(landing: Path) -> list[tuple[str, int, int]]:
     """(path under landing/, size, mtime in ns) of every file, sorted."""
     if not landing.is_dir():
         return []
-    return sorted((p.relative_to(landing).as_posix(), s.st_size, s.st_mtime_ns)
-                  for p in landing.rglob("*") if p.is_file() for s in [p.stat()])
+    files = []
+    for path in landing.rglob("*"):
+        try:
+            if path.is_file():
+                stat = path.stat()
+                files.append((path.relative_to(landing).as_posix(), stat.st_size, stat.st_mtime_ns))
+        except FileNotFoundError:
+            continue  # an exporter renamed its temporary file meanwhile: the next tick sees the final one
+    return sorted(files)
 
 
 def fingerprint(files: list[tuple[str, int, int]]) -> str:
@@ -47,7 +54,7 @@ def landing_decision(files: list[tuple[str, int, int]], cursor: str | None, sett
                      now: float) -> tuple[str | None, str]:
     """(fingerprint to run on or None, new cursor). A change is run once the files have kept the same size and
     modification time for `settle_seconds`, so an export still being copied is never loaded half-written."""
-    state = json.loads(cursor) if cursor else {}
+    state = _cursor_state(cursor)
     current = fingerprint(files)
     if current == state.get("requested"):
         return None, json.dumps(state)
@@ -59,6 +66,17 @@ def landing_decision(files: list[tuple[str, int, int]], cursor: str | None, sett
         return None, json.dumps(state)
     state["requested"] = current
     return current, json.dumps(state)
+
+
+def _cursor_state(cursor: str | None) -> dict:
+    """The sensor's state; a cursor written by an older Vigie was the bare fingerprint of the files last run."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return {"requested": cursor}
+    return state if isinstance(state, dict) else {}
 
 
 @dg.sensor(job=pipeline_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -74,15 +92,18 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, vigie: VigieResour
     if run_on is None:
         return dg.SkipReason("no new or changed file in landing/, or files still changing")
     _release_dead_runs(context.instance)
-    return dg.RunRequest(run_key=run_on, tags={LAUNCHED_BY_TAG: "sensor"})
+    # No run_key: the cursor already runs each change once, and Dagster would silently drop a key seen before
+    # (files restored to an earlier export, A -> B -> A).
+    return dg.RunRequest(tags={LAUNCHED_BY_TAG: "sensor", "vigie/landing_fingerprint": run_on[:16]})
 
 
 @dg.run_failure_sensor(name="vigie_run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Writes one line to audit/alerts.log and POSTs to settings.yml's alert_webhook "
                                    "when a run fails.")
 def run_failure_alert(context: dg.RunFailureSensorContext, vigie: VigieResource):
-    if context.dagster_run.tags.get(LAUNCHED_BY_TAG) == "cli":
-        return  # `vigie run` alerts by itself, so a firm without the daemon (cron) is alerted too
+    run = context.dagster_run
+    if run.tags.get(LAUNCHED_BY_TAG) == "cli" and "dagster/parent_run_id" not in run.tags:
+        return  # `vigie run` alerts by itself (a re-execution from the UI copies its tags, and is alerted here)
     message = context.failure_event.message or "the run failed"
     record_run_failure(vigie.vigie_home, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
                        message=message, webhook_url=vigie.settings().alert_webhook)

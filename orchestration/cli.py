@@ -188,8 +188,9 @@ def _print_demo_tour(home: VigieHome) -> None:
 def cmd_ui(args) -> int:
     """`dagster dev`: webserver and daemon in one command, for a person at the keyboard."""
     _prepare_service(args)
-    return subprocess.call([_dagster_script("dagster"), "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1",
-                            "-p", str(args.port)])
+    # supervised, so a SIGTERM to `vigie ui` ends the webserver and the daemon too, and frees the port
+    return _supervise([subprocess.Popen([_dagster_script("dagster"), "dev", "-m", DEFINITIONS_MODULE,
+                                         "-h", "127.0.0.1", "-p", str(args.port)])])
 
 
 def cmd_serve(args) -> int:
@@ -252,14 +253,18 @@ def _supervise(processes: list[subprocess.Popen]) -> int:
 def cmd_docs(args) -> int:
     from dbt.cli.main import dbtRunner
 
+    from assets.settings import load_settings
     from orchestration.dbt_project import DBT_PROJECT_DIR
-    from orchestration.runner import activate_home
+    from orchestration.run_guard import set_run_environment
+    from orchestration.runner import activate_home, check_configuration
 
     home = VigieHome.resolve(args.home)
+    check_configuration(home)
     activate_home(home)
     target = home.warehouse / "dbt_docs_target"
     # the catalogue is read from the working warehouse: not while a run writes it
     with hold_home(home.run_lock, run_id="vigie docs", wait=True):
+        set_run_environment(home, load_settings(home.settings_file))  # the run's DuckDB limits, in the home
         result = dbtRunner().invoke(["docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
                                      "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
                                      "--log-path", str(home.dbt_logs)])

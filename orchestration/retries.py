@@ -32,7 +32,10 @@ def backoff_seconds(retry_number: int) -> int:
 
 
 def _retry_or_raise(error: Exception, args: tuple):
-    if isinstance(error, dg.Failure | dg.RetryRequested) or not is_transient(error):
+    # dagster-dbt reports dbt's own errors (a lock held on the warehouse among them) as a Failure that allows
+    # retries: only a Failure that forbids them (a refused catalogue) is final by nature.
+    final = isinstance(error, dg.RetryRequested) or (isinstance(error, dg.Failure) and not error.allow_retries)
+    if final or not is_transient(error):
         raise error
     retry_number = next((a.retry_number for a in args if hasattr(a, "retry_number")), 0)
     log.warning("transient failure (attempt %d), retried in %d s: %s", retry_number + 1,

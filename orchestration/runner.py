@@ -20,7 +20,6 @@ from assets.alerts import record_run_failure
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
 from assets.opportunities.catalogue import ensure_catalogue_file, load_catalogue
-from assets.processes import process_identity
 from assets.settings import ensure_settings_file, load_settings
 from orchestration.dbt_project import prepare_manifest, seed_threshold_names
 from orchestration.keys import LAUNCHED_BY_TAG, MAX_CONCURRENT_RUNS, PIPELINE_JOB, PROCESS_TAG
@@ -104,6 +103,10 @@ def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | No
         begin_run(home, run_id=run_id, instance=instance, settings=vigie.settings(), wait=wait)
         try:
             return _execute(home, vigie, instance, run_id, select)
+        except Exception as error:  # before Dagster started (dbt parse, definitions): no run to fail, alert here
+            record_run_failure(home, run_id=run_id, job_name=PIPELINE_JOB, message=f"{type(error).__name__}: {error}",
+                               webhook_url=vigie.settings().alert_webhook)
+            raise
         finally:
             end_run(home)
 
@@ -112,6 +115,7 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     import dagster as dg
 
     from orchestration.definitions import build_definitions
+    from orchestration.run_guard import process_tag
 
     prepare_manifest(home, vigie.dbt_vars())  # with the run's vars, so `dbt build` reuses this parse
     defs = build_definitions(home)
@@ -130,7 +134,7 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     with log_file.open("w", encoding="utf-8") as sink, redirect_stdout(sink):
         result = job.execute_in_process(run_config=run_config, instance=instance, asset_selection=selection,
                                         raise_on_error=False, run_id=run_id,
-                                        tags={PROCESS_TAG: process_identity(), LAUNCHED_BY_TAG: "cli"})
+                                        tags={PROCESS_TAG: process_tag(run_id), LAUNCHED_BY_TAG: "cli"})
     outcome = RunOutcome(success=result.success, run_id=result.run_id, log_file=log_file)
     if not result.success:
         outcome.failure = _first_failure(result)

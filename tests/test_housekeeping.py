@@ -255,3 +255,12 @@ def test_an_entry_that_cannot_be_removed_is_logged_and_the_rest_goes_on(home, mo
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_audit_files_follow_their_own_longer_retention(home):
+    """The audit record outlives the logs: an auditor may ask years later where a figure came from."""
+    log_file = write(home.run_logs / "run-20260401T060000.log", OLD)
+    manifest = write(home.audit / "run-20260401T060000-abcd1234.json", OLD)
+    report = prune_home(home, retention_days=RETENTION, audit_retention_days=3650, now=NOW)
+    assert report.removed == [log_file]
+    assert manifest.exists()

@@ -33,7 +33,7 @@ def test_defaults_are_half_the_memory_and_every_core(tmp_path):
     config = duckdb_config(_settings(home, ""), home)
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     assert abs(int(config["memory_limit"].removesuffix("MB")) - total_mb / 2) <= 1
-    assert config["threads"] == str(os.cpu_count())
+    assert config["threads"] == str(len(os.sched_getaffinity(0)))
 
 
 def test_dbt_profile_reads_the_same_limits_as_the_run_sets_them(tmp_path, monkeypatch):
@@ -53,3 +53,15 @@ def test_dbt_profile_reads_the_same_limits_as_the_run_sets_them(tmp_path, monkey
     rendered = {key: os.environ[value.split("'")[1]] for key, value in dbt_settings.items()}
     assert rendered == {"memory_limit": "1GB", "threads": "1", "temp_directory": str(home.spill)}
     assert os.environ["DBT_TARGET_PATH"] == str(home.dbt_target)
+
+
+def test_the_default_memory_limit_respects_a_container_or_systemd_limit(tmp_path, monkeypatch):
+    import assets.warehouse as warehouse
+
+    cgroup_limit = tmp_path / "memory.max"
+    cgroup_limit.write_text("1073741824\n")  # 1 GiB, far below this machine's memory
+    monkeypatch.setattr(warehouse, "CGROUP_MEMORY_MAX", cgroup_limit)
+    home = VigieHome(tmp_path / "home")
+    assert duckdb_config(_settings(home, ""), home)["memory_limit"] == "512MB"
+    cgroup_limit.write_text("max\n")
+    assert duckdb_config(_settings(home, ""), home)["memory_limit"] != "512MB"

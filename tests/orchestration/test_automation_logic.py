@@ -64,3 +64,33 @@ def test_a_transient_failure_asks_dagster_for_a_retry_with_growing_delay():
 
     with pytest.raises(ValueError):
         broken(Context())
+
+
+def test_a_cursor_written_by_an_older_vigie_is_read_as_the_files_last_run():
+    """Older versions stored the bare fingerprint; the same files must not be run again after an upgrade."""
+    from orchestration.automation import fingerprint
+
+    run_on, cursor = landing_decision(FILES, fingerprint(FILES), settle_seconds=0, now=5000.0)
+    assert run_on is None
+    assert json.loads(cursor)["requested"] == fingerprint(FILES)
+
+
+def test_dbt_errors_are_retried_when_transient_and_a_final_failure_is_not():
+    """dagster-dbt reports dbt's errors as a Failure that allows retries; a refused catalogue forbids them."""
+
+    class Context:
+        retry_number = 0
+
+    @retry_transient
+    def dbt_step(context):
+        raise dg.Failure('dbt build failed: IO Error: Could not set lock on file "vigie.duckdb"')
+
+    with pytest.raises(dg.RetryRequested):
+        dbt_step(Context())
+
+    @retry_transient
+    def refused(context):
+        raise dg.Failure("missions.yml, line 3: could not set lock", allow_retries=False)
+
+    with pytest.raises(dg.Failure):
+        refused(Context())
