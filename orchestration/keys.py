@@ -10,7 +10,7 @@ import dagster as dg
 PIPELINE_JOB = "vigie_pipeline"
 
 # Runs of one home never overlap: the home's file lock (assets/run_lock.py) for every launcher, and this limit on
-# Dagster's run queue so the daemon does not even start a second run (dagster.yaml, orchestration/instance.py).
+# Dagster's run queue so the daemon does not even start a second run (the home's dagster.yaml, see runner.py).
 MAX_CONCURRENT_RUNS = 1
 
 # Tag recording which process runs a run, so a run whose process died can be told from one still working.
