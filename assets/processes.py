@@ -35,7 +35,7 @@ def end_orphans(home_root: Path, current_run_id: str, *, grace_seconds: float = 
     """Terminate, then kill, every process marked for this home by another run. Returns their pids."""
     orphans = [pid for pid, run_id in processes_of(home_root) if run_id != current_run_id and pid != os.getpid()]
     for pid in orphans:
-        log.warning("ending process %d left by a run that died (%s)", pid, _command(pid))
+        log.warning("ending process %d left by a run that died (%s)", pid, command_line(pid)[:120] or "?")
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
     while any(_alive(pid) for pid in orphans) and time.monotonic() < deadline:
@@ -83,12 +83,17 @@ def _marked_processes():
                 yield int(entry.name), (home, run_id)
 
 
-def _start_time(pid: int) -> str:
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat from field 3 on (state, ppid, ...): the command name before it may hold spaces."""
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name that may hold spaces
+        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat_fields(pid)
+    return fields[19] if len(fields) > 19 else ""  # field 22: start time in clock ticks since boot
 
 
 def _alive(pid: int) -> bool:
@@ -98,10 +103,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie is dead for our purpose
-        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+    fields = _stat_fields(pid)
+    return not fields or fields[0] != "Z"  # a zombie is dead for our purpose
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -109,8 +112,9 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _command(pid: int) -> str:
+def command_line(pid: int) -> str:
+    """The process's command line, arguments separated by spaces ("" when it is gone)."""
     try:
-        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return "?"
+        return ""

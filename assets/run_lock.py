@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import socket
 import threading
@@ -22,8 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-log = logging.getLogger("vigie.lock")
 
 
 class HomeBusy(Exception):

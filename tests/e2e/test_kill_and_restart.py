@@ -14,14 +14,13 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from assets.home import VigieHome
 from assets.ingest.registry import file_sha256
-from assets.processes import processes_of
+from assets.processes import command_line, processes_of
 from assets.run_lock import read_holder
 from tests.e2e.small_home import AS_OF, VIGIE, published_tables, small_home, start_vigie_run, wait_until
 
@@ -38,15 +37,7 @@ class ConcurrentRuns:
 
 def dbt_processes(home: VigieHome) -> list[int]:
     """Live `dbt` processes started by a run of this home."""
-    found = []
-    for pid, _ in processes_of(home.root):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"bin/dbt\0" in command:
-            found.append(pid)
-    return found
+    return [pid for pid, _ in processes_of(home.root) if "bin/dbt " in command_line(pid)]
 
 
 def holds_the_home(home: VigieHome, process: subprocess.Popen) -> bool:
