@@ -11,10 +11,20 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class ValidationOutcome:
+    """`failures` break a blocking (critical) expectation; `warnings` break one of severity warning or info."""
+
     suite: str
-    passed: bool
     evaluated: int
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.warnings
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.failures)
 
 
 def validate_frame(frame: pd.DataFrame, suite_name: str, expectations: list) -> ValidationOutcome:
@@ -35,8 +45,14 @@ def validate_frame(frame: pd.DataFrame, suite_name: str, expectations: list) -> 
              .get_batch(batch_parameters={"dataframe": frame}))
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     result = batch.validate(suite)
-    failures = [_describe(r) for r in result.results if not r.success]
-    return ValidationOutcome(suite_name, bool(result.success), len(result.results), failures)
+    failed = [r for r in result.results if not r.success]
+    critical = [_describe(r) for r in failed if _is_critical(r)]
+    return ValidationOutcome(suite_name, len(result.results), critical,
+                             [_describe(r) for r in failed if not _is_critical(r)])
+
+
+def _is_critical(result) -> bool:
+    return str(getattr(result.expectation_config, "severity", "critical")).lower().endswith("critical")
 
 
 def _describe(result) -> str:

@@ -160,7 +160,7 @@ def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None =
               file=sys.stderr)
     elif outcome.problems:
         print(f"vigie: run {outcome.run_id} completed; {len(outcome.problems)} input problem(s) listed in "
-              "ingest_files and ingest_rejections", file=sys.stderr)
+              "ingest_files, ingest_rejections and rpt_data_quality", file=sys.stderr)
     else:
         log.info("run %s completed; marts in %s", outcome.run_id, home.marts_db)
     return outcome.exit_code

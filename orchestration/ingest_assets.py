@@ -61,15 +61,16 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
                                     on_progress=log.info)
             for problem in summary.problems:
                 context.log.warning(problem)
-            log.info("ingest %s: %d file(s) seen, %d loaded, %d unchanged, %d rejected, %d superseded; "
-                     "%d rows loaded, %d quarantined", source, summary.files_seen, summary.files_loaded,
+            log.info("ingest %s: %d file(s) seen, %d loaded, %d unchanged, %d rejected, %d superseded, "
+                     "%d suspect; %d rows loaded, %d quarantined", source, summary.files_seen, summary.files_loaded,
                      summary.files_unchanged, summary.files_rejected, summary.files_superseded,
-                     summary.rows_loaded, summary.rows_quarantined)
+                     summary.files_suspect, summary.rows_loaded, summary.rows_quarantined)
             for table in loader_tables:
                 yield dg.MaterializeResult(asset_key=raw_key(table), metadata={
                     **_table_metadata(con, table),
                     "files_seen": summary.files_seen, "files_loaded": summary.files_loaded,
                     "files_unchanged": summary.files_unchanged, "files_rejected": summary.files_rejected,
+                    "files_suspect": summary.files_suspect,
                     "rows_quarantined_this_run": summary.rows_quarantined,
                 })
 
@@ -81,6 +82,7 @@ ingest_assets = [build_ingest_asset(source) for source in SOURCES]
 LEDGER_DESCRIPTIONS = {
     "ingest_files": "One row per input file version seen, with its line counts and status.",
     "ingest_rejections": "One row per rejected file or quarantined line, with the reason and the raw text.",
+    "ingest_flags": "One row per value kept but doubtful, with its file, line, field and the rule it breaks.",
 }
 
 

@@ -14,12 +14,16 @@ def build_gx_checks(dbt: DbtSteps) -> list[dg.AssetChecksDefinition]:
 
 def _gx_check(table: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=key, name=f"gx_{table}", blocking=True,
-                    description=f"Great Expectations suite on {table}; a failure stops publishing.")
+                    description=f"Great Expectations suite on {table}; a failed critical expectation stops "
+                                "publishing, a failed warning one is reported (severity WARN) and does not.")
     def _check(vigie: VigieResource) -> dg.AssetCheckResult:
         with vigie.connect_warehouse(read_only=True) as con:
             frame = con.execute(f'SELECT * FROM {key.path[0]}."{table}"').df()
         outcome = validate_frame(frame, table, SUITES[table]())
-        return dg.AssetCheckResult(passed=outcome.passed, metadata={
-            "expectations": outcome.evaluated, "failures": outcome.failures, "rows": len(frame)})
+        # Dagster's blocking checks stop downstream assets only on a failure of severity ERROR.
+        severity = dg.AssetCheckSeverity.ERROR if outcome.blocking else dg.AssetCheckSeverity.WARN
+        return dg.AssetCheckResult(passed=outcome.passed, severity=severity, metadata={
+            "expectations": outcome.evaluated, "failures": outcome.failures, "warnings": outcome.warnings,
+            "rows": len(frame)})
 
     return _check

@@ -92,7 +92,7 @@ INGEST_FILES = {
     "sha256": "VARCHAR NOT NULL",
     "supersede_key": "VARCHAR",  # files sharing a key replace each other; the newest wins
     "version_rank_key": "VARCHAR",  # sorts versions of one key: greatest is newest
-    "status": "VARCHAR NOT NULL",  # loaded | superseded | rejected | skipped_duplicate
+    "status": "VARCHAR NOT NULL",  # loaded | superseded | rejected | skipped_duplicate | suspect
     "rows_read": "BIGINT NOT NULL",
     "rows_loaded": "BIGINT NOT NULL",
     "rows_quarantined": "BIGINT NOT NULL",
@@ -113,6 +113,19 @@ INGEST_REJECTIONS = {
 }
 
 
+# Values kept but doubtful (assets/ingest/values.py), one row per value; published through rpt_data_quality.
+INGEST_FLAGS = {
+    "file_path": "VARCHAR NOT NULL",
+    "sha256": "VARCHAR NOT NULL",
+    "line_number": "BIGINT NOT NULL",
+    "column_name": "VARCHAR NOT NULL",
+    "value": "VARCHAR",
+    "rule": "VARCHAR NOT NULL",  # unreadable_value | implausible_date | formula_like | duplicate_id
+    "detail": "VARCHAR NOT NULL",
+    "run_id": "VARCHAR",
+}
+
+
 def _with_lineage(columns: dict[str, str]) -> dict[str, str]:
     return {**columns, **LINEAGE_COLUMNS}
 
@@ -123,7 +136,7 @@ def raw_tables() -> dict[str, dict[str, str]]:
     tables |= {f"crm_{name}": _with_lineage(dict.fromkeys(cols, "VARCHAR")) for name, cols in CRM_OBJECTS.items()}
     tables |= {f"practice_{name}": _with_lineage(dict.fromkeys(cols, "VARCHAR"))
                for name, cols in PRACTICE_FILES.items()}
-    tables |= {"ingest_files": INGEST_FILES, "ingest_rejections": INGEST_REJECTIONS}
+    tables |= {"ingest_files": INGEST_FILES, "ingest_rejections": INGEST_REJECTIONS, "ingest_flags": INGEST_FLAGS}
     return tables
 
 

@@ -5,11 +5,17 @@ Every source loader plugs into `ingest_source`, which gives all of them the same
 - transactional per file: its rows, its quarantined lines and its `ingest_files` row commit together;
 - nothing lost: rows_read = rows_loaded + rows_quarantined, checked before commit;
 - supersession: files sharing a `supersede_key` replace each other, the greatest `version_rank_key` wins, and the
-  older versions' rows leave the raw layer (their `ingest_files` rows stay, with status `superseded`).
+  older versions' rows leave the raw layer (their `ingest_files` rows stay, with status `superseded`);
+- no silent loss: for loaders that guard it, a version that would replace a populated one while losing more than
+  `shrink_tolerance` of its rows is held back as `suspect` (its rows leave the raw layer, the version in force
+  stays) and reported, like a rejected file, until a sound version arrives;
+- nothing fatal: a file that cannot be read (vanished, no permission) or whose values the warehouse refuses is
+  recorded as rejected with the real cause, and the other files still load.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -19,7 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from assets.warehouse import transaction
+import duckdb
+
+from assets.ingest.values import Flag
+from assets.warehouse import relation_exists, transaction
 
 log = logging.getLogger("vigie.ingest")
 
@@ -35,6 +44,14 @@ class Rejection:
     raw_line: str | None = None
 
 
+@dataclass(frozen=True)
+class LineFlag:
+    """A doubtful value kept on one physical line (see assets/ingest/values.py)."""
+
+    line_number: int
+    flag: Flag
+
+
 @dataclass
 class FileReport:
     """What a loader says about one file it has just written to the raw layer."""
@@ -48,6 +65,7 @@ class FileReport:
     supersede_key: str | None = None
     version_rank_key: str | None = None
     details: dict = field(default_factory=dict)
+    flags: list[LineFlag] = field(default_factory=list)
 
     @property
     def rows_quarantined(self) -> int:
@@ -57,6 +75,7 @@ class FileReport:
 class SourceLoader(Protocol):
     source: str  # accounting | crm | timetracking | practice
     raw_tables: tuple[str, ...]  # raw tables this loader writes, each with a _file_sha256 column
+    guards_shrinking: bool  # hold back a version that loses most of the rows of the one in force
 
     def list_files(self, landing_dir: Path) -> list[Path]: ...
 
@@ -73,6 +92,7 @@ class IngestSummary:
     files_unchanged: int = 0
     files_rejected: int = 0
     files_superseded: int = 0
+    files_suspect: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     problems: list[str] = field(default_factory=list)  # one readable line each
@@ -86,8 +106,24 @@ def file_sha256(path: Path, chunk_size: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+DEFAULT_SHRINK_TOLERANCE = 0.5
+# Reading errors that belong to one input file, not to the machine: the file is rejected and the run goes on.
+# A full disk (ENOSPC) or no memory is not one of them: the step fails and is retried.
+FILE_READ_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.EIO, errno.ESTALE}
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One file version to record: its path relative to landing/ and its sha256."""
+
+    path: Path
+    file_path: str
+    sha: str
+
+
 def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
-                  on_progress: Callable[[str], None] | None = None) -> IngestSummary:
+                  on_progress: Callable[[str], None] | None = None,
+                  shrink_tolerance: float = DEFAULT_SHRINK_TOLERANCE) -> IngestSummary:
     """Load every new file version of one source; see the module docstring for the guarantees."""
     summary = IngestSummary(loader.source)
     source_dir = landing / loader.source
@@ -95,14 +131,34 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     for index, path in enumerate(files, start=1):
         file_path = path.relative_to(landing).as_posix()
         summary.files_seen += 1
-        sha = file_sha256(path)
+        try:
+            sha = file_sha256(path)
+        except OSError as error:
+            if error.errno not in FILE_READ_ERRNOS:
+                raise
+            _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error)),
+                               error, run_id, summary)
+            continue
         if _already_recorded(con, file_path, sha):
             summary.files_unchanged += 1
             continue
         if on_progress and _worth_reporting(index, len(files)):
             on_progress(f"{loader.source}: reading file {index} of {len(files)} ({file_path})")
-        _ingest_one(con, loader, path, file_path, sha, run_id, summary)
+        _ingest_one(con, loader, _Version(path, file_path, sha), run_id, summary, shrink_tolerance)
     return summary
+
+
+def _unreadable_sha(file_path: str, error: OSError) -> str:
+    """A stand-in version id for a file that cannot be read: the same on every run while the cause lasts, so the
+    rejection is recorded once."""
+    return hashlib.sha256(f"unreadable:{file_path}:{error.errno}".encode()).hexdigest()
+
+
+def _record_unreadable(con, loader, version: _Version, error: OSError, run_id: str, summary) -> None:
+    if _already_recorded(con, version.file_path, version.sha):
+        summary.files_unchanged += 1
+        return
+    _reject(con, loader, version, f"cannot be read: {error.strerror or error}", run_id, summary)
 
 
 def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
@@ -111,46 +167,84 @@ def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
 
 
 def _already_recorded(con, file_path: str, sha: str) -> bool:
-    return con.execute("SELECT 1 FROM raw.ingest_files WHERE file_path = ? AND sha256 = ?",
+    """A version held back as suspect is not: it is weighed again on every run (with the tolerance of the day)
+    until a sound version supersedes it."""
+    return con.execute("SELECT 1 FROM raw.ingest_files WHERE file_path = ? AND sha256 = ? AND status <> 'suspect'",
                        [file_path, sha]).fetchone() is not None
 
 
-def _ingest_one(con, loader: SourceLoader, path: Path, file_path: str, sha: str, run_id: str,
-                summary: IngestSummary) -> None:
+def _forget_suspect(con, version: _Version) -> None:
+    for table in ("ingest_files", "ingest_rejections", "ingest_flags"):
+        con.execute(f"DELETE FROM raw.{table} WHERE file_path = ? AND sha256 = ?", [version.file_path, version.sha])
+
+
+def _ingest_one(con, loader: SourceLoader, version: _Version, run_id: str, summary: IngestSummary,
+                shrink_tolerance: float) -> None:
     twin = con.execute("SELECT file_path FROM raw.ingest_files WHERE sha256 = ? AND status IN ('loaded', 'superseded')"
-                       " LIMIT 1", [sha]).fetchone()
-    with transaction(con):
-        if twin:
+                       " LIMIT 1", [version.sha]).fetchone()
+    if twin:
+        with transaction(con):
             report = FileReport(entity=None, rows_read=0, rows_loaded=0,
                                 warnings=[f"same content as {twin[0]}; not loaded twice"])
-            _record(con, loader, file_path, sha, report, "skipped_duplicate", run_id)
-        else:
-            _load_and_record(con, loader, path, file_path, sha, run_id, summary)
-
-
-def _load_and_record(con, loader, path, file_path, sha, run_id, summary: IngestSummary) -> None:
+            _record(con, loader, version, report, "skipped_duplicate", run_id)
+        return
     try:
-        report = loader.load(con, path, file_path, sha)
+        with transaction(con):
+            _forget_suspect(con, version)
+            _load_and_record(con, loader, version, run_id, summary, shrink_tolerance)
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
+            duckdb.OutOfRangeException) as refused:
+        # A value no line check foresaw: the file's rows were rolled back; say which file and why, go on.
+        cause = str(refused).strip().splitlines()[0]
+        _reject(con, loader, version, f"the warehouse refused a value of this file: {cause}", run_id, summary)
+    except OSError as error:
+        if error.errno not in FILE_READ_ERRNOS:
+            raise
+        _reject(con, loader, version, f"cannot be read: {error.strerror or error}", run_id, summary)
+
+
+def _load_and_record(con, loader, version: _Version, run_id: str, summary: IngestSummary,
+                     shrink_tolerance: float) -> None:
+    try:
+        report = loader.load(con, version.path, version.file_path, version.sha)
     except FileRejected as rejected:
-        reason = str(rejected)
-        report = FileReport(entity=None, rows_read=0, rows_loaded=0, rejections=[Rejection(None, reason)])
-        _record(con, loader, file_path, sha, report, "rejected", run_id)
-        summary.files_rejected += 1
-        summary.problems.append(f"{file_path}: file rejected: {reason}")
+        _reject(con, loader, version, str(rejected), run_id, summary, in_transaction=True)
         return
     if report.rows_read != report.rows_loaded + report.rows_quarantined:
-        raise AssertionError(f"{file_path}: {report.rows_read} rows read but {report.rows_loaded} loaded and "
-                             f"{report.rows_quarantined} quarantined; refusing to lose lines")
-    _record(con, loader, file_path, sha, report, "loaded", run_id)
+        raise AssertionError(f"{version.file_path}: {report.rows_read} rows read but {report.rows_loaded} loaded "
+                             f"and {report.rows_quarantined} quarantined; refusing to lose lines")
+    _record(con, loader, version, report, "loaded", run_id)
     summary.files_loaded += 1
     summary.rows_loaded += report.rows_loaded
     summary.rows_quarantined += report.rows_quarantined
-    summary.problems.extend(f"{file_path}, line {r.line_number}: {r.reason}" for r in report.rejections)
-    if report.supersede_key:
+    summary.problems.extend(f"{version.file_path}, line {r.line_number}: {r.reason}" for r in report.rejections)
+    summary.problems.extend(f"{version.file_path}, line {f.line_number}: {f.flag.detail} (kept, flagged)"
+                            for f in report.flags)
+    if not report.supersede_key:
+        return
+    held_back = getattr(loader, "guards_shrinking", False) and _hold_back_if_shrunk(
+        con, loader, version, report, shrink_tolerance)
+    if held_back:
+        summary.files_suspect += 1
+        summary.problems.append(f"{version.file_path}: {held_back}")
+    else:
         summary.files_superseded += _apply_supersession(con, loader, report.supersede_key)
 
 
-def _record(con, loader, file_path: str, sha: str, report: FileReport, status: str, run_id: str) -> None:
+def _reject(con, loader, version: _Version, reason: str, run_id: str, summary: IngestSummary, *,
+            in_transaction: bool = False) -> None:
+    report = FileReport(entity=None, rows_read=0, rows_loaded=0, rejections=[Rejection(None, reason)])
+    if in_transaction:
+        _record(con, loader, version, report, "rejected", run_id)
+    else:
+        with transaction(con):
+            _record(con, loader, version, report, "rejected", run_id)
+    summary.files_rejected += 1
+    summary.problems.append(f"{version.file_path}: file rejected: {reason}")
+
+
+def _record(con, loader, version: _Version, report: FileReport, status: str, run_id: str) -> None:
+    file_path, sha = version.file_path, version.sha
     con.execute(
         "INSERT INTO raw.ingest_files (file_path, source, entity, client_id, sha256, supersede_key, version_rank_key,"
         " status, rows_read, rows_loaded, rows_quarantined, warnings, details, superseded_by, loaded_at, run_id)"
@@ -166,8 +260,46 @@ def _record(con, loader, file_path: str, sha: str, report: FileReport, status: s
             " VALUES (?, ?, ?, ?, ?, ?)",
             [[file_path, sha, r.line_number, r.reason, r.raw_line, run_id] for r in report.rejections],
         )
+    if report.flags:
+        con.executemany(
+            "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[file_path, sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule, f.flag.detail, run_id]
+             for f in report.flags],
+        )
     for warning in report.warnings:
         log.debug("%s: %s", file_path, warning)
+
+
+def _hold_back_if_shrunk(con, loader, version: _Version, report: FileReport, tolerance: float) -> str | None:
+    """When the new version would replace a populated one but has lost more than `tolerance` of its rows (a
+    truncated export, a header-only file), mark it `suspect`, take its rows out again and say why; the version
+    in force stays. None when the version may take over."""
+    in_force = con.execute(
+        "SELECT file_path, rows_loaded, version_rank_key FROM raw.ingest_files WHERE supersede_key = ?"
+        " AND source = ? AND status = 'loaded' AND NOT (file_path = ? AND sha256 = ?)"
+        " ORDER BY version_rank_key DESC NULLS LAST, loaded_at DESC LIMIT 1",
+        [report.supersede_key, loader.source, version.file_path, version.sha]).fetchone()
+    if in_force is None:
+        return None
+    in_force_path, in_force_rows, in_force_rank = in_force
+    if (report.version_rank_key or "") < (in_force_rank or "") or in_force_rows == 0:
+        return None  # an older export, which supersession leaves aside anyway, or nothing to lose
+    if report.rows_loaded >= in_force_rows * (1 - tolerance):
+        return None
+    for table in loader.raw_tables:
+        con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 = ? AND _source_file = ?",
+                    [version.sha, version.file_path])
+    reason = (f"suspect version held back: {report.rows_loaded} row(s) where the version in force "
+              f"({in_force_path}) has {in_force_rows}; it stays in force until a version with at least "
+              f"{1 - tolerance:.0%} of its rows arrives (settings.yml: version_shrink_tolerance)")
+    con.execute("UPDATE raw.ingest_files SET status = 'suspect' WHERE file_path = ? AND sha256 = ?",
+                [version.file_path, version.sha])
+    con.execute("INSERT INTO raw.ingest_rejections (file_path, sha256, line_number, reason, raw_line, run_id)"
+                " SELECT file_path, sha256, NULL, ?, NULL, run_id FROM raw.ingest_files"
+                " WHERE file_path = ? AND sha256 = ?", [reason, version.file_path, version.sha])
+    log.warning("%s: %s", version.file_path, reason)
+    return reason
 
 
 def _apply_supersession(con, loader: SourceLoader, key: str) -> int:
@@ -183,6 +315,11 @@ def _apply_supersession(con, loader: SourceLoader, key: str) -> int:
         con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = ? WHERE sha256 = ?"
                     " AND file_path = ?", [newest_path, sha, file_path])
         log.debug("%s superseded by %s", file_path, newest_path)
+    # a suspect version older than the one now in force is history, no longer a problem
+    con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = ? WHERE supersede_key = ?"
+                " AND source = ? AND status = 'suspect' AND version_rank_key < (SELECT version_rank_key FROM"
+                " raw.ingest_files WHERE sha256 = ? AND file_path = ?)",
+                [newest_path, key, loader.source, newest_sha, newest_path])
     return len(versions) - 1
 
 
@@ -200,10 +337,21 @@ def current_problems(con, landing: Path) -> list[str]:
         " SELECT r.file_path, r.line_number, r.reason FROM raw.ingest_rejections r"
         " JOIN latest USING (file_path, sha256)"
         " JOIN raw.ingest_files f USING (file_path, sha256)"
-        " WHERE f.status IN ('loaded', 'rejected')"
+        " WHERE f.status IN ('loaded', 'rejected', 'suspect')"
         " ORDER BY r.file_path, r.line_number NULLS FIRST", [present]).fetchall()
-    return [f"{path}: file rejected: {reason}" if line is None else f"{path}, line {line}: {reason}"
-            for path, line, reason in rows]
+    problems = [f"{path}: file rejected: {reason}" if line is None else f"{path}, line {line}: {reason}"
+                for path, line, reason in rows]
+    return problems + _flagged_values(con, present)
+
+
+def _flagged_values(con, present: list[str]) -> list[str]:
+    """Values kept but doubtful, as the last dbt build listed them in marts.rpt_data_quality."""
+    if not relation_exists(con, "marts", "rpt_data_quality"):
+        return []
+    rows = con.execute("SELECT file_path, line_number, detail FROM marts.rpt_data_quality"
+                       " WHERE list_contains(?, file_path) ORDER BY file_path, line_number, column_name",
+                       [present]).fetchall()
+    return [f"{path}, line {line}: {detail} (kept, flagged in rpt_data_quality)" for path, line, detail in rows]
 
 
 def ledger_totals(con) -> dict[str, int]:
@@ -217,7 +365,26 @@ def ledger_totals(con) -> dict[str, int]:
 
 
 def iter_files(directory: Path, suffixes: Iterable[str] | None = None) -> list[Path]:
-    """Files under `directory`, sorted, hidden files skipped; optionally only those with the given suffixes."""
+    """Files under `directory`, sorted, hidden and stray files skipped; optionally only those with the given
+    suffixes. Each stray file skipped is logged (info), once per call, that is once per source and run."""
+    # Files that are never an export, matched on the lower-cased name. Read as input they would be rejected, and
+    # the run would end with exit 2 every day while they stay in landing/:
+    stray_files = {
+        # written by the system, the file manager or an office suite beside the exports (lock files included)
+        "a system file": ("thumbs.db", "desktop.ini", ".ds_store", "~$*", ".~lock.*#"),
+        # downloads in progress: the browser or sync client renames them to their real name once complete
+        "a download in progress": ("*.crdownload", "*.part", "*.partial", "*.download", "*.tmp"),
+        # notes left by a person for the firm's staff
+        "a note left by a person": ("readme*", "lisezmoi*", "*.md", "*.pdf"),
+    }
     wanted = {s.lower() for s in suffixes} if suffixes else None
-    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and (wanted is None or p.suffix.lower() in wanted))
+    kept = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        name = path.name.lower()
+        stray = next((kind for kind, patterns in stray_files.items()
+                      if any(Path(name).match(pattern) for pattern in patterns)), None)
+        if stray:
+            log.info("%s: skipped, %s rather than an export", path.relative_to(directory.parent).as_posix(), stray)
+        elif not name.startswith(".") and (wanted is None or path.suffix.lower() in wanted):
+            kept.append(path)
+    return kept

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.ingest.fec_text import guess_single_byte_encoding
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, raw_tables
-from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
+from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
+from assets.ingest.values import Flag, UnusableLine, check_values
 
 CANDIDATE_DELIMITERS = (",", ";", "\t")
 
@@ -53,16 +55,26 @@ class TabularContent:
 
 def decode_file(path: Path) -> tuple[str, str, list[str]]:
     """The file's text, the encoding used and warnings. UTF-8 (with or without BOM) is expected; a
-    Windows-1252 file (a spreadsheet re-save) is read too, with a warning."""
+    single-byte file (a spreadsheet re-save or an older tool) is read too, with a warning naming the encoding.
+
+    The single-byte encoding is chosen as for the FEC (fec_text.guess_single_byte_encoding: the one reading
+    the high bytes as French letters, not control codes): ISO-8859-15 and Windows-1252 differ where it
+    matters, 0xA4 being € in the first and ¤ in the second, 0x80-0x9F C1 controls in the first and letters
+    (0x80 €) in the second. A file both read alike is reported as Windows-1252, the usual re-save.
+    """
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", []
-    except UnicodeDecodeError as utf8_error:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise FileRejected(f"not UTF-8 text (byte {utf8_error.start} cannot be decoded)") from None
-        return text, "cp1252", ["not valid UTF-8; read as Windows-1252"]
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data:
+        raise FileRejected("not UTF-8 text and contains NUL bytes: a binary or UTF-16 file, not a text export")
+    encoding = guess_single_byte_encoding(path, 1 << 20)
+    text = data.decode(encoding)  # the guess can always decode: ISO-8859-15 and CP850 define every byte
+    if encoding != "cp1252" and text == data.decode("cp1252", errors="replace"):
+        encoding = "cp1252"
+    names = {"cp1252": "Windows-1252", "iso-8859-15": "ISO-8859-15", "cp850": "CP850 (DOS)"}
+    return text, encoding, [f"not valid UTF-8; read as {names[encoding]}"]
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -71,15 +83,22 @@ def _sniff_delimiter(header_line: str) -> str:
     return max(CANDIDATE_DELIMITERS, key=header_line.count)
 
 
-def read_csv(text: str) -> TabularContent:
+def read_csv(text: str, max_field_chars: int = 16 * 1024 * 1024) -> TabularContent:
     """Split CSV text (RFC 4180 quoting, quoted fields may span lines) into a header and records.
 
     A record's line number is the physical line where it starts (header = line 1). Blank lines carry no
     data: they are skipped and counted in `blank_lines`. Records whose field count differs from the
-    header's, or that the csv module cannot split, are returned as rejections.
+    header's, that hold a field longer than `max_field_chars` (16 Mi characters), or that the csv module
+    cannot split, are returned as rejections; nothing in one record fails the file.
     """
     if not text.strip():
         raise FileRejected("empty file: no header line")
+    # The csv module stops inside a field longer than its limit (131 072 by default) and then reads the
+    # rest of that field's lines as records. No field can be longer than the text: with the limit above it,
+    # a long quoted field is read whole, and `max_field_chars` rejects its one record. The limit is
+    # process-wide, so it is only ever raised.
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)
     # newline="" splits physical lines on \n, \r\n and \r only (str.splitlines also splits on \x0c, \u2028...)
     lines = list(io.StringIO(text, newline=""))
     consumed: list[str] = []
@@ -99,9 +118,17 @@ def read_csv(text: str) -> TabularContent:
             fields = next(reader)
         except StopIteration:
             break
-        except csv.Error as error:
-            reason = f"unreadable CSV record: {error}"
+        except Exception as error:  # csv.Error or anything else: the record is quarantined, the file goes on
+            reason = f"unreadable CSV record: {str(error) or type(error).__name__}"
             content.rejections.append(Rejection(start_line, reason, _raw(consumed)))
+            continue
+        longest = max(map(len, fields), default=0)
+        if longest > max_field_chars:
+            raw = _raw(consumed)
+            reason = f"a field of {longest} characters exceeds the limit of {max_field_chars}"
+            if len(raw) > 1000:
+                reason += f"; raw text cut to its first 1000 of {len(raw)} characters"
+            content.rejections.append(Rejection(start_line, reason, raw[:1000]))
             continue
         _place_csv_record(content, TextRecord(start_line, _raw(consumed), fields))
     return content
@@ -130,14 +157,23 @@ def read_jsonl(text: str) -> TabularContent:
         if not raw.strip():
             content.blank_lines += 1
             continue
+        reason = None
         try:
             value = json.loads(raw, parse_float=str, parse_int=str)
+            # "\ud800" is valid JSON but no UTF-8 text: DuckDB would refuse it and fail the whole file
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
         except json.JSONDecodeError as error:
             reason = f"invalid JSON: {error.msg} at column {error.colno}"
-            content.rejections.append(Rejection(line_number, reason, raw))
-            continue
-        if not isinstance(value, dict):
-            reason = f"not a JSON object but {type(value).__name__}"
+        except RecursionError:
+            reason = "JSON nested too deeply"
+        except UnicodeEncodeError:
+            reason = "JSON string with an unpaired surrogate escape (\\ud800-\\udfff): not representable as text"
+        except Exception as error:  # nothing in one line fails the file
+            reason = f"unreadable JSON line: {type(error).__name__}: {error}"
+        else:
+            if not isinstance(value, dict):
+                reason = f"not a JSON object but {type(value).__name__}"
+        if reason:
             content.rejections.append(Rejection(line_number, reason, raw))
             continue
         content.records.append(TextRecord(line_number, raw, value))
@@ -176,10 +212,10 @@ def insert_rows(con, table: str, columns: Sequence[str], rows: Sequence[Sequence
     casts = ", ".join(f'CAST("{name}" AS {declared[name].replace(" NOT NULL", "")})' for name in columns)
     view = f"_vigie_load_{table}"
     con.register(view, frame)
-    try:
-        con.execute(f"INSERT INTO raw.{table} ({targets}) SELECT {casts} FROM {view}")
-    finally:
-        con.unregister(view)
+    # No `finally`: after a failed INSERT the transaction is aborted and unregister() would raise "Current
+    # transaction is aborted", hiding the real cause. A view left registered is replaced by the next one.
+    con.execute(f"INSERT INTO raw.{table} ({targets}) SELECT {casts} FROM {view}")
+    con.unregister(view)
 
 
 def load_stamp() -> str:
@@ -213,11 +249,18 @@ class ObjectFileLoader:
     are ignored, with one warning. A record without `id` (for objects that have one) is quarantined; a CSV
     header without `id` rejects the file, since none of its records could be loaded.
 
-    Versions: a newer export of an object replaces the previous one. supersede_key is "<source>:<object>";
-    version_rank_key is the file's path inside the source directory, lower-cased, then the load time: with
-    dated names (`sellsy_companies_2026-10-31.csv` after `sellsy_companies_2026-09-30.csv`) or dated
-    sub-folders the latest date wins, whatever the files' modification times or the order they arrive in;
-    a re-export under the same path wins over what was loaded from that path before.
+    Typed values are checked line by line (assets/ingest/values.py): a line whose amount or document date
+    cannot be read is quarantined; other doubtful values, and an id written twice in the file, are kept and
+    flagged.
+
+    Versions: several files may hold one object (`invoices_2024.csv` and `invoices_2025.csv` both count); a
+    file is replaced only by a newer export of the same file. A file's identity is its path inside the source
+    directory with its export dates removed (`sellsy_companies_2026-10-31.csv` and
+    `sellsy_companies_2026-09-30.csv` are one file, `exports/2026-10-31/companies.csv` too); its
+    version_rank_key is the export date, then the load time. So the latest date wins whatever the files'
+    modification times or the order they arrive in, and a re-export under the same path wins over what was
+    loaded from that path before. The registry holds back a version that loses most of its rows
+    (`guards_shrinking`).
     """
 
     source: str
@@ -225,6 +268,7 @@ class ObjectFileLoader:
     object_label: str
     suffixes: tuple[str, ...]
     raw_tables: tuple[str, ...]
+    guards_shrinking = True
 
     def list_files(self, landing_dir: Path) -> list[Path]:
         return iter_files(landing_dir, self.suffixes)
@@ -241,15 +285,17 @@ class ObjectFileLoader:
         else:
             content = read_csv(text)
             rows, rejections, field_warnings = self._rows_from_csv(name, content)
+        table = f"{self.source}_{name}"
+        rows, value_rejections, flags = _checked_rows(table, self.objects[name], rows)
         columns = [*self.objects[name], *LINEAGE_COLUMNS]
-        insert_rows(con, f"{self.source}_{name}", columns,
-                    [(*values, sha256, file_path, line) for line, values in rows])
+        insert_rows(con, table, columns, [(*values, sha256, file_path, line) for line, values in rows])
+        identity, export_date = file_identity(file_path.split("/", 1)[-1])
         return FileReport(
             entity=name, rows_read=content.rows_read, rows_loaded=len(rows),
-            rejections=sorted([*content.rejections, *rejections], key=lambda r: r.line_number),
-            warnings=[*warnings, *field_warnings],
-            supersede_key=f"{self.source}:{name}",
-            version_rank_key=f"{file_path.split('/', 1)[-1].lower()}|{load_stamp()}",
+            rejections=sorted([*content.rejections, *rejections, *value_rejections], key=lambda r: r.line_number),
+            warnings=[*warnings, *field_warnings], flags=flags,
+            supersede_key=f"{self.source}:{identity}",
+            version_rank_key=f"{export_date}|{load_stamp()}",
             details={"encoding": encoding, "blank_lines": content.blank_lines, **content.details},
         )
 
@@ -281,6 +327,50 @@ class ObjectFileLoader:
             rejections.append(Rejection(record.line_number, "record without id", record.raw))
         else:
             rows.append((record.line_number, values))
+
+
+def _checked_rows(table: str, keys: list[str], rows: list) -> tuple[list, list[Rejection], list[LineFlag]]:
+    """The rows whose values can be used, a quarantine reason for the others, and flags for doubtful values
+    (values.check_values), including an id already written on an earlier line of the file."""
+    kept, rejections, flags = [], [], []
+    first_line_of_id: dict[str, int] = {}
+    for line, values in rows:
+        fields = dict(zip(keys, values, strict=True))
+        try:
+            line_flags = check_values(table, fields)
+        except UnusableLine as unusable:
+            rejections.append(Rejection(line, str(unusable), _row_text(keys, values)))
+            continue
+        record_id = (fields.get("id") or "").strip()
+        if record_id and record_id in first_line_of_id:
+            line_flags.append(Flag("id", record_id, "duplicate_id",
+                                   f"id {record_id!r} already on line {first_line_of_id[record_id]} of this file"))
+        elif record_id:
+            first_line_of_id[record_id] = line
+        kept.append((line, values))
+        flags += [LineFlag(line, flag) for flag in line_flags]
+    return kept, rejections, flags
+
+
+def _row_text(keys: list[str], values: list) -> str:
+    return json.dumps(dict(zip(keys, values, strict=True)), ensure_ascii=False)
+
+
+EXPORT_DATE = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[T_-]?\d{2}[-:h]?\d{2}(?:[-:]?\d{2})?)?(?!\d)")
+
+
+def file_identity(relative_path: str) -> tuple[str, str]:
+    """A file's identity across exports (its path, lower-cased, without export dates) and its latest export
+    date as YYYYMMDD ('' when none): `crm_2026-10-31/Sellsy_Companies_20261031.csv` -> ('crm_/sellsy_companies_',
+    '20261031'). A bare year (`invoices_2024.csv`) is part of the identity: it names the period a file holds."""
+    lowered = str(Path(relative_path.lower()).with_suffix(""))  # a CSV export may be followed by a JSONL one
+    dates = ["".join(match.groups()) for match in EXPORT_DATE.finditer(lowered) if _is_date(*match.groups())]
+    identity = EXPORT_DATE.sub(lambda m: "" if _is_date(*m.groups()) else m.group(0), lowered)
+    return identity, max(dates, default="")
+
+
+def _is_date(year: str, month: str, day: str) -> bool:
+    return 1990 <= int(year) <= 2100 and 1 <= int(month) <= 12 and 1 <= int(day) <= 31
 
 
 def _field_warnings(keys: Sequence[str], present) -> list[str]:

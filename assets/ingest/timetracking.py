@@ -13,6 +13,13 @@ Per tool (detailed exports, as the tools write them):
   e-mail, a "Currency" column ("Euro - EUR").
 Slash dates are read day-first when some first part of the file's dates exceeds 12, month-first when some
 second part does, and otherwise month-first (Clockify's documented default), with a warning saying so.
+
+One bad value never fails a file, let alone a run: each line is checked in Python before the bulk insert, and a
+line that cannot be a usable time entry is quarantined with its physical line and the reason. Numbers are
+written plainly (`1234.50`, `1 234,50`, `95,00 €`), never in scientific notation; a date lies in 1990..2100; a
+duration is 0 to 24 hours (an entry longer than a day is not a time entry); a billable rate is 0 to
+100 000 per hour, an amount 0 to 10 000 000. These bounds also keep every value inside its raw column
+(DECIMAL(12,4) hours, DECIMAL(18,2) rate).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
@@ -33,6 +40,11 @@ CURRENCY_SUFFIX = re.compile(r"\s*\((?P<code>[a-z]{3})?\)$")
 ISO_DATE = re.compile(r"^(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?!\d)")
 SLASHED_DATE = re.compile(r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?P<year>\d{4})(?!\d)")
 CLOCK_DURATION = re.compile(r"^(?P<hours>\d+):(?P<minutes>[0-5]\d)(?::(?P<seconds>[0-5]\d))?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+MAX_HOURS = Decimal(24)  # one entry; longer is not a time entry but a typo or an export bug
+MAX_RATE = Decimal(100_000)  # per hour
+MAX_AMOUNT = Decimal(10_000_000)  # one entry: 24 hours at the highest rate is 2.4 million
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100  # dates outside are typos, not time entries
 TRUE_WORDS = {"yes", "y", "true", "1", "oui", "o", "x"}
 FALSE_WORDS = {"no", "n", "false", "0", "non"}
 
@@ -112,6 +124,10 @@ class TimeTrackingLoader:
             except ValueError as problem:
                 rejections.append(Rejection(record.line_number, str(problem), record.raw))
                 continue
+            except ArithmeticError as problem:  # decimal traps: no value of one line may fail the file
+                reason = f"number out of range in this line ({type(problem).__name__})"
+                rejections.append(Rejection(record.line_number, reason, record.raw))
+                continue
             rows.append((*entry, sha256, file_path, record.line_number))
             if "currency" in positions:
                 currencies.add(_currency_code(record.values[positions["currency"]]))
@@ -179,10 +195,13 @@ def _entry(tool: ToolFormat, positions: dict[str, int], fields: list[str], day_f
     entry_date = parse_date(value("date"), day_first)
     hours = parse_duration_hours(value("duration"))
     billable = parse_billable(value("billable"))
-    rate = parse_decimal(value("billable_rate"), "billable rate")
-    amount = parse_decimal(value("amount"), "amount")
+    rate = parse_amount(value("billable_rate"), "billable rate", MAX_RATE)
+    amount = parse_amount(value("amount"), "amount", MAX_AMOUNT)
     if rate is None and amount is not None and hours > 0:
         rate = amount / hours
+        if rate > MAX_RATE:
+            raise ValueError(f"billable rate of {_shown(rate)} per hour (amount {_shown(amount)} over "
+                             f"{_shown(hours)} hours) exceeds {_shown(MAX_RATE)}")
     return (tool.name, *texts.values(), entry_date.isoformat(),
             str(hours.quantize(HOURS_QUANTUM, ROUND_HALF_UP)),
             None if billable is None else str(billable).lower(),
@@ -195,29 +214,37 @@ def parse_date(text: str | None, day_first: bool) -> date:
         raise ValueError("no date")
     iso = ISO_DATE.match(text)
     slashed = SLASHED_DATE.match(text)
+    parsed = None
     try:
         if iso:
-            return date(int(iso["year"]), int(iso["month"]), int(iso["day"]))
-        if slashed:
+            parsed = date(int(iso["year"]), int(iso["month"]), int(iso["day"]))
+        elif slashed:
             first, second = int(slashed["first"]), int(slashed["second"])
             day, month = (first, second) if day_first else (second, first)
-            return date(int(slashed["year"]), month, day)
+            parsed = date(int(slashed["year"]), month, day)
     except ValueError:
         pass
-    raise ValueError(f"unreadable date {text!r}")
+    if parsed is None:
+        raise ValueError(f"unreadable date {_quoted(text)}")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise ValueError(f"implausible date {_quoted(text)} (outside {EARLIEST_YEAR}..{LATEST_YEAR})")
+    return parsed
 
 
 def parse_duration_hours(text: str | None) -> Decimal:
-    """Exact hours from HH:MM:SS, H:MM or decimal hours (point or comma); ValueError otherwise."""
+    """Exact hours from HH:MM:SS, H:MM or decimal hours (point or comma), 0 to 24; ValueError otherwise."""
     if text is None:
         raise ValueError("no duration")
     clock = CLOCK_DURATION.match(text)
     if clock:
-        seconds = int(clock["hours"]) * 3600 + int(clock["minutes"]) * 60 + int(clock["seconds"] or 0)
-        return Decimal(seconds) / Decimal(3600)
-    hours = parse_decimal(text, "duration")
-    if hours < 0:
-        raise ValueError(f"negative duration {text!r}")
+        seconds = int(clock["minutes"]) * 60 + int(clock["seconds"] or 0)
+        hours = Decimal(clock["hours"]) + Decimal(seconds) / Decimal(3600)
+    else:
+        hours = parse_decimal(text, "duration")
+        if hours < 0:
+            raise ValueError(f"negative duration {_quoted(text)}")
+    if hours > MAX_HOURS:
+        raise ValueError(f"duration of {_shown(hours)} hours exceeds {MAX_HOURS} hours")
     return hours
 
 
@@ -231,13 +258,39 @@ def parse_decimal(text: str | None, what: str) -> Decimal | None:
         cleaned = cleaned.replace(thousands, "").replace(",", ".")
     elif cleaned.count(",") == 1:
         cleaned = cleaned.replace(",", ".")
-    try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"unreadable {what} {text!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"unreadable {what} {text!r}")
+    if not PLAIN_NUMBER.match(cleaned):  # also NaN, Infinity, 1e30, 1_000 that Decimal would take
+        scientific = re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", cleaned)
+        raise ValueError(f"unreadable {what} {_quoted(text)}" + (" (scientific notation)" if scientific else ""))
+    return Decimal(cleaned)
+
+
+def parse_amount(text: str | None, what: str, bound: Decimal) -> Decimal | None:
+    """A rate or an amount: a plain number from 0 to `bound`; None when empty; ValueError otherwise."""
+    number = parse_decimal(text, what)
+    if number is None:
+        return None
+    if number < 0:
+        raise ValueError(f"negative {what} {_quoted(text)}")
+    if number > bound:
+        raise ValueError(f"{what} of {_shown(number)} exceeds {_shown(bound)}")
     return number
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """A value as written, for a reason: repr, cut when long (a reason is one readable line)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _shown(number: Decimal) -> str:
+    """A number for a reason: plain notation, at most four decimals, trailing zeros dropped."""
+    try:
+        number = number.quantize(HOURS_QUANTUM, ROUND_HALF_UP) if number.adjusted() < 20 else number
+        text = format(number, "f")
+    except ArithmeticError:
+        return "a number too large to show"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text if len(text) <= 40 else f"a number of {len(text)} digits"
 
 
 def parse_billable(text: str | None) -> bool | None:
@@ -248,7 +301,7 @@ def parse_billable(text: str | None) -> bool | None:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"unreadable billable flag {text!r}")
+    raise ValueError(f"unreadable billable flag {_quoted(text)}")
 
 
 def _currency_code(text: str) -> str | None:

@@ -18,8 +18,11 @@
     {{ return(adapter.dispatch('parse_date', 'vigie')(expr)) }}
 {%- endmacro %}
 
+{#- Only YYYY-MM-DD is a date here (DuckDB's cast would also read 2025/03/01): the loader checks values with the
+    same rule (assets/ingest/values.py), so a value read as NULL here was flagged or quarantined there. -#}
 {% macro default__parse_date(expr) -%}
-    try_cast(left(trim({{ expr }}), 10) as date)
+    case when regexp_full_match(left(trim({{ expr }}), 10), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')
+        then try_cast(left(trim({{ expr }}), 10) as date) end
 {%- endmacro %}
 
 
@@ -28,8 +31,10 @@
     {{ return(adapter.dispatch('parse_decimal', 'vigie')(expr, precision, scale)) }}
 {%- endmacro %}
 
+{#- Plain decimal notation only: no exponent (an export never writes 1e3; 1e30 is a broken cell). -#}
 {% macro default__parse_decimal(expr, precision, scale) -%}
-    try_cast(replace(replace(trim({{ expr }}), ' ', ''), ',', '.') as decimal({{ precision }}, {{ scale }}))
+    case when regexp_full_match(replace(replace(trim({{ expr }}), ' ', ''), ',', '.'), '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)')
+        then try_cast(replace(replace(trim({{ expr }}), ' ', ''), ',', '.') as decimal({{ precision }}, {{ scale }})) end
 {%- endmacro %}
 
 
@@ -38,7 +43,7 @@
 {%- endmacro %}
 
 {% macro default__parse_integer(expr) -%}
-    try_cast(trim({{ expr }}) as bigint)
+    case when regexp_full_match(trim({{ expr }}), '[+-]?[0-9]+') then try_cast(trim({{ expr }}) as bigint) end
 {%- endmacro %}
 
 

@@ -262,3 +262,101 @@ def test_ingesting_twice_adds_nothing(con, landing):
     counts = con.execute("SELECT (SELECT count(*) FROM raw.time_entries), (SELECT count(*) FROM"
                          " raw.ingest_files), (SELECT count(*) FROM raw.ingest_rejections)").fetchone()
     assert counts == (1, 1, 1)
+
+
+def clockify_line(date_text: str = "2026-03-02", duration: str = "01:00:00", rate: str = "95.00",
+                  amount: str = "95.00", billable: str = "Yes") -> str:
+    return (f"Bilan,ACME,Saisie,,Jeanne,,j@c.fr,,{billable},{date_text},09:00:00,{date_text},10:00:00,{duration},"
+            f"1.00,{rate},{amount}")
+
+
+def test_out_of_range_numbers_and_dates_are_quarantined_and_the_other_lines_loaded(con, landing):
+    write(landing, "clockify.csv", [
+        CLOCKIFY_HEADER,
+        clockify_line(),
+        clockify_line(duration="1e30"),
+        clockify_line(duration="100000000"),
+        clockify_line(duration="25:00:00"),
+        clockify_line(duration="24:00:00"),
+        clockify_line(rate="10000000000000000"),
+        clockify_line(rate="NaN"),
+        clockify_line(rate="-95"),
+        clockify_line(amount="1E+16"),
+        clockify_line(amount="20000000"),
+        clockify_line(date_text="1989-12-31"),
+        clockify_line(date_text="2101-01-01"),
+        clockify_line(duration="0", rate="100000", amount="0"),
+        clockify_line(duration="Infinity"),
+        clockify_line(duration="1_000"),
+    ])
+    summary = ingest(con, landing)
+
+    assert [(line, reason) for line, reason, _raw in rejections(con, "clockify.csv")] == [
+        (3, "unreadable duration '1e30' (scientific notation)"),
+        (4, "duration of 100000000 hours exceeds 24 hours"),
+        (5, "duration of 25 hours exceeds 24 hours"),
+        (7, "billable rate of 10000000000000000 exceeds 100000"),
+        (8, "unreadable billable rate 'NaN'"),
+        (9, "negative billable rate '-95'"),
+        (10, "unreadable amount '1E+16' (scientific notation)"),
+        (11, "amount of 20000000 exceeds 10000000"),
+        (12, "implausible date '1989-12-31' (outside 1990..2100)"),
+        (13, "implausible date '2101-01-01' (outside 1990..2100)"),
+        (15, "unreadable duration 'Infinity'"),
+        (16, "unreadable duration '1_000'"),
+    ]
+    assert [(row[9], row[11], row[12]) for row in entries(con, "clockify.csv")] == [
+        (Decimal("1.0000"), Decimal("95.00"), 2), (Decimal("24.0000"), Decimal("95.00"), 6),
+        (Decimal("0.0000"), Decimal("100000.00"), 14)]
+    record = file_record(con, "clockify.csv")
+    assert (record["status"], record["rows_read"], record["rows_loaded"], record["rows_quarantined"]) == (
+        "loaded", 15, 3, 12)
+    assert summary.files_rejected == 0
+    assert_every_line_accounted(con)
+
+
+def test_a_rate_derived_from_an_amount_is_bounded_too(con, landing):
+    toggl = "Jeanne,j@c.fr,ACME,Bilan,,,Yes,{day},09:00:00,{day},10:00:00,{duration},,{amount}"
+    write(landing, "toggl.csv", [
+        TOGGL_HEADER,
+        toggl.format(day="2026-03-02", duration="00:00:01", amount="5000000"),
+        toggl.format(day="2026-03-03", duration="01:00:00", amount="-10"),
+        toggl.format(day="2026-03-04", duration="02:00:00", amount="190"),
+    ])
+    ingest(con, landing)
+
+    assert [(line, reason) for line, reason, _raw in rejections(con, "toggl.csv")] == [
+        (2, "billable rate of 18000000000 per hour (amount 5000000 over 0.0003 hours) exceeds 100000"),
+        (3, "negative amount '-10'"),
+    ]
+    assert [(row[11], row[12]) for row in entries(con, "toggl.csv")] == [(Decimal("95.00"), 4)]
+    assert_every_line_accounted(con)
+
+
+def test_an_arithmetic_error_in_a_line_is_a_quarantine_reason(con, landing):
+    # a clock duration of a million digits overflows decimal arithmetic (decimal.Overflow)
+    write(landing, "clockify.csv", [
+        CLOCKIFY_HEADER,
+        clockify_line(duration="9" * 1_000_001 + ":00:00"),
+        clockify_line(),
+    ])
+    ingest(con, landing)
+
+    [(line, reason, _raw)] = rejections(con, "clockify.csv")
+    assert (line, reason) == (2, "number out of range in this line (Overflow)")
+    assert [row[12] for row in entries(con, "clockify.csv")] == [3]
+    assert_every_line_accounted(con)
+
+
+def test_slash_dates_out_of_range_and_impossible_are_quarantined(con, landing):
+    write(landing, "clockify.csv", [
+        CLOCKIFY_HEADER,
+        clockify_line(date_text="02/30/2025"),
+        clockify_line(date_text="03/02/1900"),
+        clockify_line(date_text="03/02/2025"),
+    ])
+    ingest(con, landing)
+
+    assert [(line, reason) for line, reason, _raw in rejections(con, "clockify.csv")] == [
+        (2, "unreadable date '02/30/2025'"), (3, "implausible date '03/02/1900' (outside 1990..2100)")]
+    assert [(row[8], row[12]) for row in entries(con, "clockify.csv")] == [(date(2025, 3, 2), 4)]

@@ -1,0 +1,185 @@
+"""Checking the typed values of the CRM and practice exports, line by line, before they reach the raw layer.
+
+The raw layer keeps these values as text and dbt staging types them with `try_cast`-style macros
+(dbt_project/macros/parsing.sql), which return NULL for what they cannot read. So that no value turns into a
+NULL without a word, every typed field is checked here with the same reading rules:
+
+- a value that a figure is computed from (amounts, the date a document counts on) and cannot be read, or is
+  out of the range its column holds, makes the line unusable: the line is quarantined with the reason;
+- any other doubtful value (an unreadable secondary date or flag, a date outside any plausible range, a cell
+  a spreadsheet would run as a formula, an id written twice) is kept and flagged: it lands in
+  raw.ingest_flags and in the published rpt_data_quality.
+
+tests/ingest/test_values.py checks that these readers accept exactly what the staging macros read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+PLAUSIBLE_YEARS = range(1990, 2101)  # the oldest client file to the longest contract end a firm writes
+DECIMAL_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+ISO_DATE_TEXT = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+BOOLEAN_WORDS = {"true", "t", "1", "yes", "y", "oui", "vrai", "false", "f", "0", "no", "n", "non", "faux"}
+FORMULA_START = re.compile(r"^\s*[=+\-@]")
+NUMBER_LIKE = re.compile(r"^\s*[+-]?[0-9\s.,]+%?\s*$")
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """How staging types one raw field: `kind` (decimal, integer, date, boolean), the DECIMAL precision and
+    scale, and whether the line is unusable without it (`required`)."""
+
+    kind: str
+    required: bool = False
+    precision: int = 18
+    scale: int = 2
+
+
+AMOUNT = FieldType("decimal", required=True)
+SECONDARY_AMOUNT = FieldType("decimal")
+QUANTITY = FieldType("decimal", required=True, precision=18, scale=4)
+PERCENTAGE = FieldType("decimal", precision=5, scale=2)
+DOCUMENT_DATE = FieldType("date", required=True)
+SECONDARY_DATE = FieldType("date")
+INTEGER = FieldType("integer")
+FLAG = FieldType("boolean")
+SIREN = FieldType("siren")
+
+# raw table -> typed field -> how staging reads it (the parse_* macro of each stg_ model)
+FIELD_TYPES: dict[str, dict[str, FieldType]] = {
+    "crm_companies": {"siren": SIREN, "created": SECONDARY_DATE},
+    "crm_opportunities": {"amount": AMOUNT, "probability": PERCENTAGE, "created": SECONDARY_DATE,
+                          "due_date": SECONDARY_DATE, "closed_date": SECONDARY_DATE},
+    "crm_deals": {"budget_labour": AMOUNT, "budget_purchases": AMOUNT, "budget_sales": AMOUNT,
+                  "start_date": SECONDARY_DATE, "end_date": SECONDARY_DATE},
+    "crm_estimates": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE,
+                      "expiry_date": SECONDARY_DATE},
+    "crm_invoices": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE,
+                     "due_date": SECONDARY_DATE, "paid_date": SECONDARY_DATE},
+    "crm_credit_notes": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE},
+    "crm_document_lines": {"line_no": INTEGER, "quantity": QUANTITY, "unit_amount": QUANTITY,
+                           "total_excl_tax": AMOUNT},
+    "crm_purchases": {"total_excl_tax": AMOUNT, "date": DOCUMENT_DATE},
+    "crm_interactions": {"date": DOCUMENT_DATE},
+    "practice_collaborators": {"hourly_cost": AMOUNT, "active": FLAG},
+    "practice_client_files": {"siren": SIREN, "deactivated": FLAG},
+    "practice_documents": {"received_at": DOCUMENT_DATE, "processed_at": SECONDARY_DATE, "auto_rule": FLAG},
+    "practice_supplier_rules": {"created_at": SECONDARY_DATE, "active": FLAG},
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A value kept but doubtful: which field, the value as written, the rule it breaks, and a sentence."""
+
+    column_name: str
+    value: str | None
+    rule: str  # unreadable_value | implausible_date | formula_like | duplicate_id
+    detail: str
+
+
+class UnusableLine(ValueError):
+    """The line cannot be used: the message is the quarantine reason."""
+
+
+def read_decimal(text: str, precision: int = 18, scale: int = 2) -> Decimal | None:
+    """The value `parse_decimal` gives in staging (spaces removed, comma as decimal point), or None when it
+    cannot read it or it does not fit DECIMAL(precision, scale)."""
+    cleaned = text.strip().replace(" ", "").replace(",", ".")
+    if not DECIMAL_TEXT.match(cleaned):
+        return None
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    rounded = number.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP) if number.adjusted() < precision else number
+    return rounded if abs(rounded) < Decimal(10) ** (precision - scale) else None
+
+
+def read_date(text: str) -> date | None:
+    """The date `parse_date` gives in staging: the first ten characters as an ISO date, or None."""
+    match = ISO_DATE_TEXT.match(text.strip()[:10])
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def read_integer(text: str) -> int | None:
+    cleaned = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", cleaned):
+        return None
+    number = int(cleaned)
+    return number if -(2**63) <= number < 2**63 else None
+
+
+def read_boolean(text: str) -> bool | None:
+    word = text.strip().lower()
+    return word in {"true", "t", "1", "yes", "y", "oui", "vrai"} if word in BOOLEAN_WORDS else None
+
+
+def check_values(table: str, values: dict[str, str | None]) -> list[Flag]:
+    """Flags for one line's values (field -> text as written); UnusableLine when a required value cannot be
+    read or does not fit its column."""
+    flags = []
+    for name, field_type in FIELD_TYPES.get(table, {}).items():
+        text = values.get(name)
+        if text is None or not text.strip():
+            continue
+        flags += _check_typed(name, text, field_type)
+    flags += [Flag(name, text, "formula_like", "starts like a spreadsheet formula (=, +, - or @)")
+              for name, text in values.items() if _formula_like(name, text, table)]
+    return flags
+
+
+def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
+    if field_type.kind == "decimal":
+        if read_decimal(text, field_type.precision, field_type.scale) is not None:
+            return []
+        return _unreadable(name, text, field_type, _decimal_problem(name, text, field_type))
+    if field_type.kind == "date":
+        parsed = read_date(text)
+        if parsed is None:
+            return _unreadable(name, text, field_type, f"unreadable or impossible date {text!r} in {name}")
+        if parsed.year not in PLAUSIBLE_YEARS:
+            return [Flag(name, text, "implausible_date",
+                         f"date {parsed.isoformat()} in {name} is outside {PLAUSIBLE_YEARS[0]}-"
+                         f"{PLAUSIBLE_YEARS[-1]}")]
+        return []
+    if field_type.kind == "siren":
+        if re.fullmatch(r"[0-9]{9}", re.sub(r"[ .]", "", text.strip())):
+            return []
+        return [Flag(name, text, "unreadable_value", f"{text!r} in {name} is not a 9-digit SIREN; the company "
+                                                     "is matched by its id only")]
+    reader = read_integer if field_type.kind == "integer" else read_boolean
+    if reader(text) is None:
+        return _unreadable(name, text, field_type, f"unreadable {field_type.kind} {text!r} in {name}")
+    return []
+
+
+def _decimal_problem(name: str, text: str, field_type: FieldType) -> str:
+    cleaned = text.strip().replace(" ", "").replace(",", ".")
+    if DECIMAL_TEXT.match(cleaned):
+        limit = 10 ** (field_type.precision - field_type.scale)
+        return f"number {text!r} in {name} is out of range (its size must stay below {limit:,})"
+    return f"unreadable number {text!r} in {name}"
+
+
+def _unreadable(name: str, text: str, field_type: FieldType, reason: str) -> list[Flag]:
+    if field_type.required:
+        raise UnusableLine(reason)
+    return [Flag(name, text, "unreadable_value", f"{reason}; loaded as empty")]
+
+
+def _formula_like(name: str, text: str | None, table: str) -> bool:
+    """A text cell a spreadsheet opening the published tables would run as a formula. Signed numbers and
+    ISO dates are data, not formulas."""
+    if text is None or len(text.strip()) < 2 or not FORMULA_START.match(text):
+        return False
+    return not (name in FIELD_TYPES.get(table, {}) or NUMBER_LIKE.match(text))

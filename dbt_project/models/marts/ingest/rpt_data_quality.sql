@@ -1,0 +1,136 @@
+{#- Every value kept but doubtful, with its file and line, so that nothing the pipeline keeps is doubtful
+    without a word: what the loader flagged line by line (unreadable secondary values, implausible dates,
+    formula-like cells, ids written twice in a file), the codes the contract does not declare (the staging
+    models keep them and flag them with is_known_*), and ids written in more than one current file.
+    Lines that could not be used at all are not here but in ingest_rejections. -#}
+
+{%- set undeclared_codes = [
+    ('crm', 'stg_crm__companies', 'type', 'account_type', 'is_known_account_type'),
+    ('crm', 'stg_crm__opportunities', 'status', 'status', 'is_known_status'),
+    ('crm', 'stg_crm__deals', 'status', 'status', 'is_known_status'),
+    ('crm', 'stg_crm__estimates', 'status', 'status', 'is_known_status'),
+    ('crm', 'stg_crm__invoices', 'status', 'status', 'is_known_status'),
+    ('crm', 'stg_crm__credit_notes', 'status', 'status', 'is_known_status'),
+    ('crm', 'stg_crm__document_lines', 'document_type', 'document_type', 'is_known_document_type'),
+    ('crm', 'stg_crm__interactions', 'kind', 'kind', 'is_known_kind'),
+    ('practice', 'stg_practice__client_files', 'bookkeeping_by', 'bookkeeping_by', 'is_known_bookkeeping_by'),
+    ('practice', 'stg_practice__client_files', 'frequency', 'bookkeeping_frequency', 'is_known_bookkeeping_frequency'),
+    ('practice', 'stg_practice__documents', 'method', 'method', 'is_known_method'),
+    ('practice', 'stg_practice__documents', 'kind', 'kind', 'is_known_kind'),
+    ('practice', 'stg_practice__documents', 'status', 'status', 'is_known_status'),
+] -%}
+
+{%- set ids = [
+    ('crm', 'stg_crm__companies', 'company_id'),
+    ('crm', 'stg_crm__opportunities', 'opportunity_id'),
+    ('crm', 'stg_crm__deals', 'deal_id'),
+    ('crm', 'stg_crm__estimates', 'estimate_id'),
+    ('crm', 'stg_crm__invoices', 'invoice_id'),
+    ('crm', 'stg_crm__credit_notes', 'credit_note_id'),
+    ('crm', 'stg_crm__purchases', 'purchase_id'),
+    ('crm', 'stg_crm__interactions', 'interaction_id'),
+    ('practice', 'stg_practice__collaborators', 'collaborator_id'),
+    ('practice', 'stg_practice__offices', 'office_id'),
+    ('practice', 'stg_practice__documents', 'document_id'),
+    ('practice', 'stg_practice__supplier_rules', 'supplier_rule_id'),
+] -%}
+
+with
+
+current_files as (
+
+    select file_path, sha256, source
+    from {{ ref('stg_ingest__files') }}
+    where status = 'loaded'
+
+),
+
+loader_flags as (
+
+    select
+        current_files.source,
+        flags.file_path,
+        flags.line_number,
+        flags.column_name,
+        flags.value,
+        flags.rule,
+        flags.detail
+    from {{ ref('stg_ingest__flags') }} as flags
+    inner join current_files
+        on flags.file_path = current_files.file_path and flags.sha256 = current_files.sha256
+
+),
+
+{% for source_name, model, column, staged_column, known_flag in undeclared_codes %}
+undeclared_{{ loop.index }} as (
+
+    select
+        '{{ source_name }}' as source,
+        _source_file as file_path,
+        _line_number as line_number,
+        '{{ column }}' as column_name,
+        cast({{ staged_column }} as varchar) as value,
+        'undeclared_value' as rule,
+        'value ''' || {{ staged_column }} || ''' in {{ column }} is not one the contract declares; kept as written'
+            as detail
+    from {{ ref(model) }}
+    where {{ staged_column }} is not null and not {{ known_flag }}
+
+),
+
+{% endfor %}
+{% for source_name, model, id_column in ids %}
+duplicate_{{ loop.index }} as (
+
+    select
+        '{{ source_name }}' as source,
+        _source_file as file_path,
+        _line_number as line_number,
+        'id' as column_name,
+        {{ id_column }} as value,
+        'duplicate_id' as rule,
+        'id ''' || {{ id_column }} || ''' is also written in another current file ('
+            || files_with_id || ' files)' as detail
+    from (
+        select
+            {{ id_column }},
+            _source_file,
+            _line_number,
+            count(distinct _source_file) over (partition by {{ id_column }}) as files_with_id
+        from {{ ref(model) }}
+        where {{ id_column }} is not null
+    ) as placed
+    where files_with_id > 1
+
+),
+
+{% endfor %}
+all_flags as (
+
+    select * from loader_flags
+    {% for _ in undeclared_codes %}
+    union all
+    select * from undeclared_{{ loop.index }}
+    {% endfor %}
+    {% for _ in ids %}
+    union all
+    select * from duplicate_{{ loop.index }}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        cast(source as varchar) as source,
+        cast(file_path as varchar) as file_path,
+        cast(line_number as bigint) as line_number,
+        cast(column_name as varchar) as column_name,
+        cast(value as varchar) as value,
+        cast(rule as varchar) as rule,
+        cast(detail as varchar) as detail
+    from all_flags
+
+)
+
+select * from final

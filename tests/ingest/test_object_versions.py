@@ -1,0 +1,169 @@
+"""Versions of CRM, practice and time-tracking files cannot lose data: files that split one object all count,
+a file is replaced only by a newer export of itself, and a version that loses most of the rows of the one in
+force is held back as suspect. Files that cannot be read are rejected, never fatal."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from assets.ingest.crm import CrmLoader
+from assets.ingest.practice import PracticeLoader
+from assets.ingest.registry import current_problems, ingest_source
+from assets.ingest.tabular import file_identity
+
+COMPANIES_HEADER = "id,name,siren,type,parent_id,created,owner_id,naf\n"
+INVOICES_HEADER = "id,company_id,deal_id,number,date,due_date,status,total_excl_tax,total_incl_tax,paid_date\n"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    for source in ("crm", "practice"):
+        (tmp_path / source).mkdir()
+    return tmp_path
+
+
+def companies(count: int) -> str:
+    return COMPANIES_HEADER + "".join(f"c{i},Company {i},,client,,2024-01-01,u1,\n" for i in range(count))
+
+
+def write(landing: Path, name: str, text: str) -> Path:
+    path = landing / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def statuses(con) -> dict[str, str]:
+    return dict(con.execute("SELECT file_path, status FROM raw.ingest_files ORDER BY loaded_at").fetchall())
+
+
+def company_count(con) -> int:
+    return con.execute("SELECT count(*) FROM raw.crm_companies").fetchone()[0]
+
+
+@pytest.mark.parametrize("path, identity, export_date", [
+    ("sellsy_companies_2026-10-31.csv", "sellsy_companies_", "20261031"),
+    ("Sellsy_Companies_20261031.jsonl", "sellsy_companies_", "20261031"),
+    ("export-2026-10-31/companies.csv", "export-/companies", "20261031"),
+    ("invoices_2024.csv", "invoices_2024", ""),
+    ("companies.csv", "companies", ""),
+])
+def test_a_file_identity_drops_export_dates_and_keeps_periods(path, identity, export_date):
+    assert file_identity(path) == (identity, export_date)
+
+
+def test_invoices_split_by_year_are_all_loaded(con, landing):
+    write(landing, "crm/invoices_2024.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    write(landing, "crm/invoices_2025.csv", INVOICES_HEADER + "i2,c1,,F2,2025-03-01,,paid,200,240,\n")
+    summary = ingest_source(con, landing, CrmLoader(), "run-1")
+    assert summary.files_superseded == 0
+    assert set(statuses(con).values()) == {"loaded"}
+    assert con.execute("SELECT list(id ORDER BY id) FROM raw.crm_invoices").fetchone()[0] == ["i1", "i2"]
+
+
+def test_a_dated_export_replaces_the_earlier_export_of_the_same_file_only(con, landing):
+    write(landing, "crm/invoices_2024.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    write(landing, "crm/companies_2026-09-30.csv", companies(10))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies_2026-10-31.csv", companies(11))
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert statuses(con) == {"crm/invoices_2024.csv": "loaded", "crm/companies_2026-09-30.csv": "superseded",
+                             "crm/companies_2026-10-31.csv": "loaded"}
+    assert company_count(con) == 11
+
+
+def test_a_truncated_export_is_held_back_and_the_version_in_force_stays(con, landing):
+    write(landing, "crm/companies.csv", companies(500))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies.csv", COMPANIES_HEADER)  # header only: the export was cut
+    summary = ingest_source(con, landing, CrmLoader(), "run-2")
+
+    assert company_count(con) == 500
+    assert summary.files_suspect == 1 and summary.files_superseded == 0
+    rows = con.execute("SELECT status, rows_loaded FROM raw.ingest_files ORDER BY loaded_at").fetchall()
+    assert rows == [("loaded", 500), ("suspect", 0)]
+    [problem] = current_problems(con, landing)
+    assert problem.startswith("crm/companies.csv: file rejected: suspect version held back: 0 row(s) where the "
+                              "version in force (crm/companies.csv) has 500")
+
+
+def test_a_version_losing_most_rows_is_suspect_but_a_modest_shrink_is_not(con, landing):
+    write(landing, "practice/documents_2026-09-30.csv", "id,company_id,received_at\n"
+          + "".join(f"d{i},c1,2026-09-01\n" for i in range(100)))
+    ingest_source(con, landing, PracticeLoader(), "run-1")
+    write(landing, "practice/documents_2026-10-31.csv", "id,company_id,received_at\n"
+          + "".join(f"d{i},c1,2026-09-01\n" for i in range(30)))
+    ingest_source(con, landing, PracticeLoader(), "run-2")
+    assert statuses(con)["practice/documents_2026-10-31.csv"] == "suspect"
+    assert con.execute("SELECT count(*) FROM raw.practice_documents").fetchone()[0] == 100
+
+    write(landing, "practice/documents_2026-11-30.csv", "id,company_id,received_at\n"
+          + "".join(f"d{i},c1,2026-09-01\n" for i in range(80)))
+    ingest_source(con, landing, PracticeLoader(), "run-3")
+    assert statuses(con) == {"practice/documents_2026-09-30.csv": "superseded",
+                             "practice/documents_2026-10-31.csv": "superseded",
+                             "practice/documents_2026-11-30.csv": "loaded"}
+    assert con.execute("SELECT count(*) FROM raw.practice_documents").fetchone()[0] == 80
+    assert current_problems(con, landing) == []
+
+
+def test_a_suspect_version_is_weighed_again_with_the_tolerance_of_the_day(con, landing):
+    write(landing, "crm/companies.csv", companies(10))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies.csv", companies(2))
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert company_count(con) == 10
+    ingest_source(con, landing, CrmLoader(), "run-3", shrink_tolerance=0.9)  # the firm confirms the shrink
+    assert company_count(con) == 2
+    assert con.execute("SELECT list(status ORDER BY loaded_at) FROM raw.ingest_files").fetchone()[0] == [
+        "superseded", "loaded"]
+    assert current_problems(con, landing) == []
+
+
+def test_an_older_export_arriving_late_does_not_count_as_a_shrink(con, landing):
+    write(landing, "crm/companies_2026-10-31.csv", companies(10))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies_2026-01-31.csv", companies(1))
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert statuses(con) == {"crm/companies_2026-10-31.csv": "loaded", "crm/companies_2026-01-31.csv": "superseded"}
+    assert company_count(con) == 10
+
+
+def test_an_unreadable_file_is_rejected_and_the_others_load(con, landing, monkeypatch):
+    write(landing, "crm/companies.csv", companies(3))
+    write(landing, "crm/invoices.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    original = Path.open
+
+    def denied(path: Path, *args, **kwargs):
+        if path.name == "companies.csv":  # as chmod 000 would, for a user other than root
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    summary = ingest_source(con, landing, CrmLoader(), "run-1")
+    assert summary.files_rejected == 1 and summary.files_loaded == 1
+    assert "crm/companies.csv: file rejected: cannot be read: Permission denied" in summary.problems
+    # recorded once: the next run does not add a second rejection while the cause lasts
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert con.execute("SELECT count(*) FROM raw.ingest_files WHERE status = 'rejected'").fetchone()[0] == 1
+
+
+def test_a_file_that_vanishes_while_it_is_read_is_rejected_and_the_others_load(con, landing, monkeypatch):
+    write(landing, "crm/companies.csv", companies(3))
+    write(landing, "crm/invoices.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    original = Path.read_bytes
+
+    def vanishing(path: Path):
+        if path.name == "companies.csv":
+            path.unlink()  # deleted by the export tool between listing and reading
+        return original(path)
+
+    monkeypatch.setattr(Path, "read_bytes", vanishing)
+    summary = ingest_source(con, landing, CrmLoader(), "run-1")
+    assert summary.files_rejected == 1 and summary.files_loaded == 1
+    assert any(p.startswith("crm/companies.csv: file rejected: cannot be read: No such file")
+               for p in summary.problems)
+    assert con.execute("SELECT count(*) FROM raw.crm_companies").fetchone()[0] == 0
