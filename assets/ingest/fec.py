@@ -7,6 +7,7 @@ loads at DuckDB speed in bounded memory. Each line is loaded or quarantined with
 
 from __future__ import annotations
 
+import csv
 import logging
 import shutil
 import tempfile
@@ -16,10 +17,21 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
-from assets.ingest.fec_layout import FEC_FIELDS, FecFileName, FecLayout, parse_file_name, read_header
+from assets.ingest.fec_layout import (
+    FEC_FIELDS,
+    FecFileName,
+    FecLayout,
+    parse_file_name,
+    pseudo_client_id,
+    read_header,
+    siren_from_folder,
+    siren_of,
+    siren_position,
+)
 from assets.ingest.fec_sql import (
     CHUNK_TABLE,
     LINE_COLUMNS,
@@ -37,12 +49,15 @@ from assets.ingest.fec_text import (
     transcode_to_chunks,
 )
 from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
+from assets.ingest.tabular import load_stamp
 
 log = logging.getLogger("vigie.ingest")
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 LONGEST_FISCAL_YEAR = timedelta(days=731)  # a first fiscal year may last up to 24 months
 INSERT_COLUMNS = ["siren", "closing_date", *LINE_COLUMNS, "_file_sha256", "_source_file", "_line_number"]
+# The dbt seed of opening journals (à-nouveaux): a file whose entries open with one starts a fiscal year.
+OPENING_JOURNALS_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "opening_journals.csv"
 
 
 class FecLoader:
@@ -60,7 +75,7 @@ class FecLoader:
 
     def load(self, con, path: Path, file_path: str, sha256: str) -> FileReport:
         started = time.monotonic()
-        name = parse_file_name(path.name, sha256)
+        name = parse_file_name(path.name)
         text_format = sniff_text_format(path, self.chunk_bytes)
         if self.scratch_dir:
             self.scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +87,7 @@ class FecLoader:
             shutil.rmtree(work_dir, ignore_errors=True)
         for table in (CHUNK_TABLE, REPAIRED_TABLE):  # after a failure, the caller's rollback removes them
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        report = _report(con, file_path, sha256, name, text_format, layout, tally)
+        report = _report(con, path, file_path, sha256, name, text_format, layout, tally)
         log.debug("%s: %d rows loaded, %d quarantined in %.1f s (%s, %s, %s, %d columns)", file_path,
                  report.rows_loaded, report.rows_quarantined, time.monotonic() - started,
                  text_format.encoding, layout.amount_layout, layout.regime, layout.field_count)
@@ -91,6 +106,7 @@ class _Tally:
     repaired: Counter[str] = field(default_factory=Counter)
     unreadable: Counter[str] = field(default_factory=Counter)
     chunks: int = 0
+    siren_values: set[str] = field(default_factory=set)  # distinct values of a SIREN/SIRET column, if any
 
 
 @dataclass
@@ -105,6 +121,8 @@ class _ChunkLoader:
 
     def __post_init__(self):
         self.parse_sql, self.repair_sql = chunk_sql(self.layout), repair_sql(self.layout)
+        # Read only when the file name has no SIREN (constants[0]): the content may hold one.
+        self.siren_column = siren_position(self.layout) if self.constants[0] is None else None
 
     def load(self, chunk: TextChunk) -> None:
         self.con.execute(self.parse_sql, {"path": str(chunk.path), "first_line": chunk.first_line,
@@ -130,6 +148,21 @@ class _ChunkLoader:
         tally.repaired.update(repaired)
         tally.unreadable.update(dict(zip(SOFT_PROBLEMS, unreadable, strict=True)))
         tally.chunks += 1
+        if self.siren_column and len(tally.siren_values) < 2:  # two values already make it unusable
+            tally.siren_values.update(self._siren_values(chunk))
+
+    def _siren_values(self, chunk: TextChunk) -> set[str]:
+        """Distinct non-blank values of the extra SIREN/SIRET column in this chunk (at most two)."""
+        position = self.siren_column[0]
+        sep = "chr(9)" if self.layout.separator == "\t" else "'" + self.layout.separator.replace("'", "''") + "'"
+        rows = self.con.execute(
+            "SELECT DISTINCT regexp_replace(trim(string_split(line, " + sep + f")[{position}]), '[ .\"\\r]', '', 'g')"
+            " AS value FROM (SELECT $first_line + i - 1 AS line_number, line"
+            "  FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),"
+            "       unnest(parts) WITH ORDINALITY AS t(line, i))"
+            " WHERE line_number > $header_line AND coalesce(value, '') <> '' LIMIT 2",
+            {"path": str(chunk.path), "first_line": chunk.first_line, "header_line": self.header_line}).fetchall()
+        return {value for (value,) in rows}
 
     def _insert(self) -> None:
         columns = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
@@ -193,28 +226,41 @@ def _find_header(chunk: TextChunk) -> tuple[FecLayout | None, int]:
     return None, 0
 
 
-def _report(con, file_path: str, sha256: str, name: FecFileName, text_format: TextFormat, layout: FecLayout,
-            tally: _Tally) -> FileReport:
+def _report(con, path: Path, file_path: str, sha256: str, name: FecFileName, text_format: TextFormat,
+            layout: FecLayout, tally: _Tally) -> FileReport:
     this_file = {"sha": sha256, "file": file_path}
-    first, last, debit, credit, unbalanced = con.execute(
+    first, last, debit, credit, two_sided, unbalanced = con.execute(
         "SELECT min(ecriture_date), max(ecriture_date), coalesce(sum(debit), 0), coalesce(sum(credit), 0),"
+        " count(*) FILTER (debit <> 0 AND credit <> 0),"
         " (SELECT count(*) FROM (SELECT 1 FROM raw.fec_lines WHERE _file_sha256 = $sha"
         "  AND _source_file = $file GROUP BY journal_code, ecriture_num HAVING sum(debit) <> sum(credit)))"
         " FROM raw.fec_lines WHERE _file_sha256 = $sha AND _source_file = $file", this_file).fetchone()
-    warnings = [*name.warnings, *layout.warnings, *_content_warnings(text_format, tally)]
-    closing_date = name.closing_date or _derive_closing_date(con, this_file, last, warnings)
+    warnings = list(name.warnings)
+    siren, siren_from = (name.siren, "file name") if name.siren else _derive_siren(
+        con, this_file, layout, tally, warnings)
+    closing_date = name.closing_date or _derive_closing_date(con, this_file, first, last, warnings)
+    if (siren, closing_date) != (name.siren, name.closing_date):  # the rows were inserted with the name's
+        con.execute("UPDATE raw.fec_lines SET siren = $siren, closing_date = $closing WHERE _file_sha256 = $sha"
+                    " AND _source_file = $file", this_file | {"siren": siren, "closing": closing_date})
+    warnings += [*layout.warnings, *_content_warnings(text_format, tally)]
     warnings += _period_warnings(con, this_file, closing_date, first)
+    if two_sided:
+        warnings.append(f"{two_sided} line(s) have both a debit and a credit; both kept")
     if unbalanced:
         warnings.append(f"{unbalanced} entries (JournalCode + EcritureNum) do not balance")
     if debit != credit:
         warnings.append(f"the file does not balance: total debit {debit}, total credit {credit}")
+    modified_at = _modified_at(path)
     return FileReport(
         entity="fec", rows_read=tally.rows_read, rows_loaded=tally.rows_loaded, rejections=tally.rejections,
-        warnings=warnings, client_id=name.siren,
-        supersede_key=f"{name.siren}:{closing_date.isoformat()}" if closing_date else None,
-        # A monthly re-export of the current year reaches a later date, or more lines on the same last date.
-        version_rank_key=f"{last.isoformat() if last else '0000-00-00'}:{tally.rows_read:012d}",
+        warnings=warnings, client_id=siren,
+        supersede_key=f"{siren}:{closing_date.isoformat()}" if closing_date else None,
+        # The version exported last wins (the file's modification time), then the one loaded last: never the
+        # row count, since a corrected re-export may have fewer lines. A copy that keeps an old backup's time
+        # (`cp -p`) stays older than the export it would otherwise replace.
+        version_rank_key=f"{modified_at.strftime('%Y%m%dT%H%M%S%fZ')}|{load_stamp()}",
         details={
+            "siren_from": siren_from, "modified_at": modified_at.isoformat(),
             "encoding": text_format.encoding, "bom": text_format.bom, "line_ending": text_format.line_ending,
             "separator": "tab" if layout.separator == "\t" else layout.separator,
             "layout": layout.amount_layout, "regime": layout.regime, "column_count": layout.field_count,
@@ -250,14 +296,76 @@ def _content_warnings(text_format: TextFormat, tally: _Tally) -> list[str]:
     return warnings
 
 
-def _derive_closing_date(con, this_file: dict, last: date | None, warnings: list[str]) -> date | None:
+def _modified_at(path: Path) -> datetime:
+    """The file's modification time in UTC, to the microsecond: when the export was written."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=path.stat().st_mtime_ns // 1000)
+
+
+def _derive_siren(con, this_file: dict, layout: FecLayout, tally: _Tally, warnings: list[str]) -> tuple[str, str]:
+    """A file name without a SIREN: the content's, else its folder's, else a pseudo identifier that the file's
+    monthly re-exports share. Returns the SIREN and where it comes from."""
+    column = siren_position(layout)
+    if column:
+        values = sorted(tally.siren_values)
+        if len(values) == 1 and siren_of(values[0]):
+            warnings.append(f"the file name has no SIREN; used {siren_of(values[0])} from its column {column[1]}")
+            return siren_of(values[0]), f"column {column[1]}"
+        if values:
+            shown = ", ".join(values) + (" ..." if len(values) > 1 else "")
+            warnings.append(f"the column {column[1]} does not hold one SIREN ({shown}); not used")
+    if "id_client" in layout.positions:
+        values, blanks = con.execute(
+            "SELECT list(DISTINCT regexp_replace(trim(id_client), '[ .]', '', 'g')),"
+            " count(*) FILTER (coalesce(trim(id_client), '') = '') FROM raw.fec_lines"
+            " WHERE _file_sha256 = $sha AND _source_file = $file", this_file).fetchone()
+        if values and len(values) == 1 and not blanks and siren_of(values[0]):
+            warnings.append(f"the file name has no SIREN; used {siren_of(values[0])}, the IdClient of every line")
+            return siren_of(values[0]), "IdClient"
+    folders = this_file["file"].split("/")[1:-1]  # under landing/accounting/
+    if folders and (siren := siren_from_folder(folders[-1])):
+        warnings.append(f"the file name has no SIREN; used {siren} from its folder {folders[-1]!r}")
+        return siren, "folder"
+    pseudo = pseudo_client_id(this_file["file"])
+    warnings.append(f"the file name, its content and its folder give no SIREN; used the pseudo identifier "
+                    f"{pseudo}, the same for every file of this folder named alike apart from dates")
+    return pseudo, "pseudo identifier"
+
+
+def _derive_closing_date(con, this_file: dict, first: date | None, last: date | None,
+                         warnings: list[str]) -> date | None:
+    """A file name without a closing date: 12 months from the start of the fiscal year the file opens, else the
+    last entry date (which moves with each monthly re-export, so those no longer replace each other)."""
     if last is None:
         warnings.append("the file name has no closing date and no entry has one; it replaces no other file")
         return None
-    con.execute("UPDATE raw.fec_lines SET closing_date = $closing WHERE _file_sha256 = $sha"
-                " AND _source_file = $file", this_file | {"closing": last})
-    warnings.append(f"the file name has no closing date; used the last entry date {last.isoformat()}")
-    return last
+    opening = con.execute(
+        "SELECT min(ecriture_date) FROM raw.fec_lines WHERE _file_sha256 = $sha AND _source_file = $file"
+        " AND list_contains($journals, upper(trim(journal_code)))",
+        this_file | {"journals": sorted(_opening_journals())}).fetchone()[0]
+    start, why = None, ""
+    if opening is not None:
+        # Opening entries are dated on the first day of the year, or on the previous closing date.
+        start = opening + timedelta(days=1) if (opening + timedelta(days=1)).day == 1 else opening.replace(day=1)
+        why = f"opening entries dated {opening.isoformat()}"
+    elif first.day == 1:
+        start, why = first, f"first entry on {first.isoformat()}"
+    if start is None:
+        warnings.append(f"the file name has no closing date; used the last entry date {last.isoformat()}")
+        return last
+    closing = start.replace(year=start.year + 1) - timedelta(days=1)
+    warnings.append(f"the file name has no closing date; the entries open a fiscal year on {start.isoformat()} "
+                    f"({why}), so used {closing.isoformat()}, 12 months later")
+    return closing
+
+
+@cache
+def _opening_journals() -> frozenset[str]:
+    """Journal codes of opening entries, from the dbt seed that staging uses too (none if it is missing)."""
+    if not OPENING_JOURNALS_SEED.is_file():
+        log.warning("%s is missing: FEC files are not checked for opening entries", OPENING_JOURNALS_SEED)
+        return frozenset()
+    with OPENING_JOURNALS_SEED.open(encoding="utf-8", newline="") as handle:
+        return frozenset(row["journal_code"].strip().upper() for row in csv.DictReader(handle))
 
 
 def _period_warnings(con, this_file: dict, closing_date: date | None, first: date | None) -> list[str]:

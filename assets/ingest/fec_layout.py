@@ -7,6 +7,7 @@ case; the name follows `<SIREN>FEC<AAAAMMJJ>` (LPF art. A47 A-1) with any prefix
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -146,20 +147,35 @@ def _match_names(names: list[str]) -> tuple[dict[str, int], list[str]]:
 
 @dataclass
 class FecFileName:
-    siren: str
+    siren: str | None  # None: not in the name, to be found in the content or the folder (see fec.py)
     closing_date: date | None  # None: to be derived from the entries
     warnings: list[str] = field(default_factory=list)
 
 
 _NAME_PATTERN = re.compile(r"(?<!\d)(\d*)FEC(\d{8})?(?!\d)", re.IGNORECASE)
+# Header names of an extra column that holds the company's SIREN or SIRET (`Siren`, `SIRET`, `NumSiren`...).
+_SIREN_COLUMN = re.compile(r"siren|siret")
+# A date in a file name, year first or last (`2025`, `2025-01`, `202501`, `20250131`, `01-2025`, `31.01.2025`):
+# the part of a monthly re-export's name that changes each month. Other digits (a client code) are kept, and so
+# is a number before a year with only a space between (`dossier 12 2025`).
+_MONTH, _DAY = r"(?:0?[1-9]|1[0-2])", r"(?:0?[1-9]|[12]\d|3[01])"
+_DATE_IN_NAME = re.compile(
+    rf"(?<!\d)(?:(?:19|20)\d\d(?:[-_. ]?{_MONTH}(?:[-_. ]?{_DAY})?)?"
+    rf"|(?:{_DAY}[-_.]?)?{_MONTH}[-_.]?(?:19|20)\d\d)(?!\d)")
+_MONTH_WORDS = frozenset((
+    "janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre",
+    "decembre", "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "janv", "fevr", "avr", "juil", "sept", "oct", "nov", "dec", "jan", "feb",
+    "fev", "mar", "apr", "jun", "jul", "aug", "sep"))
 
 
-def parse_file_name(name: str, sha256: str) -> FecFileName:
-    """SIREN and closing date from `<SIREN>FEC<AAAAMMJJ>`; what is missing is flagged, the SIREN made up."""
+def parse_file_name(name: str) -> FecFileName:
+    """SIREN and closing date from `<SIREN>FEC<AAAAMMJJ>`; what is missing is None (a SIREN may also be any
+    9-digit run of the name, or a SIRET's first 9 digits, with a warning)."""
     match = _NAME_PATTERN.search(name)
     siren_text, date_text = (match.group(1), match.group(2)) if match else ("", None)
     warnings: list[str] = []
-    siren = siren_text or _siren_from_digits(name, date_text, sha256, warnings)
+    siren = siren_text or _siren_from_digits(name, date_text, warnings)
     if siren_text and len(siren_text) != 9:
         warnings.append(f"the SIREN {siren_text} in the file name has {len(siren_text)} digits instead of 9; "
                         "kept as is")
@@ -167,15 +183,48 @@ def parse_file_name(name: str, sha256: str) -> FecFileName:
     return FecFileName(siren, closing, warnings)
 
 
-def _siren_from_digits(name: str, date_text: str | None, sha256: str, warnings: list[str]) -> str:
+def _siren_from_digits(name: str, date_text: str | None, warnings: list[str]) -> str | None:
     runs = [run for run in re.findall(r"\d+", name) if run != date_text]
     sirens = [run for run in runs if len(run) == 9] + [run[:9] for run in runs if len(run) == 14]  # SIRET
     if sirens:
         warnings.append(f"the file name does not start with <SIREN>FEC; used {sirens[0]} from it as SIREN")
         return sirens[0]
-    pseudo = f"UNKNOWN-{sha256[:8]}"
-    warnings.append(f"the file name has no SIREN; used the pseudo identifier {pseudo}")
-    return pseudo
+    return None
+
+
+def siren_of(text: str | None) -> str | None:
+    """The SIREN a value holds: 9 digits, or a SIRET's first 9 (spaces and dots ignored); else None."""
+    digits = re.sub(r"[ .]", "", (text or "").strip())
+    if re.fullmatch(r"\d{9}|\d{14}", digits):
+        return digits[:9]
+    return None
+
+
+def siren_from_folder(folder_name: str) -> str | None:
+    """The SIREN in a folder name (`552100554`, `552100554 - Dupont SARL`): one 9-digit run, or a SIRET."""
+    runs = [run for run in re.findall(r"\d+", folder_name) if len(run) in (9, 14)]
+    return runs[0][:9] if len(runs) == 1 else None
+
+
+def siren_position(layout: FecLayout) -> tuple[int, str] | None:
+    """The 1-based position and name of an extra header column holding the company's SIREN or SIRET."""
+    known = set(layout.positions.values())
+    for index, name in enumerate(layout.header_names, start=1):
+        if index not in known and _SIREN_COLUMN.search(normalise_field_name(name)):
+            return index, name
+    return None
+
+
+def pseudo_client_id(file_path: str) -> str:
+    """A made-up SIREN for a file with none anywhere, stable across its monthly re-exports: a hash of its folder
+    and of its name without dates or month names, so `grand-livre_2025-01.txt` and `grand-livre_2025-02.txt`
+    in the same folder belong to the same client (and `dossier 12.txt` and `dossier 47.txt` to two)."""
+    folder, _, name = file_path.rpartition("/")
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = _DATE_IN_NAME.sub(" ", "".join(c for c in decomposed if not unicodedata.combining(c)).lower())
+    words = [word for word in re.findall(r"[a-z0-9]+", plain) if word not in _MONTH_WORDS]
+    digest = hashlib.sha256(f"{folder}/{'-'.join(words)}".encode()).hexdigest()
+    return f"UNKNOWN-{digest[:8]}"
 
 
 def _closing_date(date_text: str | None, warnings: list[str]) -> date | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -451,23 +452,22 @@ def test_unbalanced_entries_are_a_warning(tmp_path):
     ("123456789FEC20221231", "123456789", date(2022, 12, 31)),
 ])
 def test_siren_and_closing_date_come_from_the_file_name(name, siren, closing):
-    parsed = parse_file_name(name, "ab" * 32)
+    parsed = parse_file_name(name)
     assert (parsed.siren, parsed.closing_date, parsed.warnings) == (siren, closing, [])
 
 
 def test_siren_of_the_wrong_length_is_kept_with_a_warning():
-    parsed = parse_file_name("0000000001FEC20220831.txt", "ab" * 32)
+    parsed = parse_file_name("0000000001FEC20220831.txt")
     assert (parsed.siren, parsed.closing_date) == ("0000000001", date(2022, 8, 31))
     assert parsed.warnings == ["the SIREN 0000000001 in the file name has 10 digits instead of 9; kept as is"]
 
 
-def test_siren_missing_from_the_name_is_taken_from_its_digits_or_made_up():
-    from_digits = parse_file_name("grand_livre_552100554_2023.txt", "ab" * 32)
-    made_up = parse_file_name("grand livre.txt", "0123456789abcdef" * 4)
-    assert from_digits.siren == "552100554"
-    assert made_up.siren == "UNKNOWN-01234567"
-    assert made_up.warnings == ["the file name has no SIREN; used the pseudo identifier UNKNOWN-01234567"]
-    assert made_up.closing_date is None
+def test_siren_missing_from_the_name_is_taken_from_its_digits_or_left_to_the_content():
+    from_digits = parse_file_name("grand_livre_552100554_2023.txt")
+    from_siret = parse_file_name("grand_livre_55210055400013.txt")
+    missing = parse_file_name("grand livre.txt")
+    assert (from_digits.siren, from_siret.siren) == ("552100554", "552100554")
+    assert (missing.siren, missing.closing_date, missing.warnings) == (None, None, [])
 
 
 def test_closing_date_missing_from_the_name_is_the_last_entry_date(tmp_path):
@@ -580,10 +580,10 @@ def test_newer_monthly_export_supersedes_the_older(tmp_path, newer_first):
                          *sale(3, "30,00", "20231130")])
     con = duckdb.connect()
     create_raw_schema(con)
-    exports = [("123456789FEC20231231_export-2023-10.txt", october),
-               ("123456789FEC20231231_export-2023-11.txt", november)]
-    for run, (name, text) in enumerate(reversed(exports) if newer_first else exports):
-        write(tmp_path, text, name=name)
+    exports = [("123456789FEC20231231_export-2023-10.txt", october, 1_698_796_800),  # exported 2023-11-01
+               ("123456789FEC20231231_export-2023-11.txt", november, 1_701_388_800)]  # and 2023-12-01
+    for run, (name, text, exported) in enumerate(reversed(exports) if newer_first else exports):
+        os.utime(write(tmp_path, text, name=name), (exported, exported))  # newer_first: october as by `cp -p`
         ingest(con, landing, f"run-{run}")
     statuses = con.execute("SELECT file_path, status, superseded_by FROM raw.ingest_files"
                            " ORDER BY file_path").fetchall()
@@ -595,14 +595,20 @@ def test_newer_monthly_export_supersedes_the_older(tmp_path, newer_first):
     assert (count, sources) == (6, ["accounting/123456789FEC20231231_export-2023-11.txt"])
 
 
-def test_version_rank_prefers_later_entries_then_more_lines(tmp_path):
-    def rank(rows, folder):
-        return load(tmp_path / folder, fec_text(rows)).report.version_rank_key
+def test_version_rank_is_the_modification_time_then_the_load_time(tmp_path):
+    def rank(rows, folder, modified_ns):
+        path = write(tmp_path / folder, fec_text(rows))
+        os.utime(path, ns=(modified_ns, modified_ns))
+        con = duckdb.connect()
+        create_raw_schema(con)
+        loader = FecLoader(scratch_dir=tmp_path / "scratch")
+        return loader.load(con, path, f"accounting/{NAME}", file_sha256(path)).version_rank_key
 
-    october = rank(sale(1, "1,00", "20231031"), "a")
-    november = rank(sale(1, "1,00", "20231130"), "b")
-    november_more = rank([*sale(1, "1,00", "20231130"), *sale(2, "1,00", "20231101")], "c")
-    assert october < november < november_more
+    more_lines = rank([*sale(1, "1,00", "20231130"), *sale(2, "1,00", "20231201")], "a", 1_700_000_000_000_001_000)
+    fewer_later = rank(sale(1, "1,00", "20231031"), "b", 1_700_000_000_000_002_000)
+    same_time_loaded_later = rank(sale(1, "1,00", "20231031"), "c", 1_700_000_000_000_002_000)
+    assert fewer_later.startswith("20231114T221320000002Z|")  # UTC, to the microsecond, then the load time
+    assert more_lines < fewer_later < same_time_loaded_later
 
 
 def test_list_files_takes_any_name_and_skips_hidden_files(tmp_path):
