@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
 LANGUAGES = ("fr", "en")
+# Sane ranges: a value outside them is a typo, and would fail later and further from the file.
+EARLIEST_DATE, LATEST_DATE = date(1990, 1, 1), date(2100, 12, 31)
+MAX_SETTLE_SECONDS = 86_400  # a day
+MAX_RETENTION_DAYS = 36_500  # a century
+MAX_THREADS = 1024
+MIN_MEMORY_BYTES, MAX_MEMORY_BYTES = 64 * 10**6, 1000 * 10**12
 
 DEFAULT_SETTINGS_TEXT = """\
 # Vigie settings: this file belongs to the firm; Vigie only creates it when it is missing.
@@ -82,82 +89,122 @@ def ensure_settings_file(path: Path) -> bool:
 
 
 def load_settings(path: Path) -> Settings:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise SettingsError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
-    raw = raw or {}
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    """The settings, or a SettingsError of one line: `<file>, line N: <reason>`."""
+    # imported here: assets.opportunities imports the warehouse helpers, which import this module
+    from assets.opportunities.yaml_lines import LineMap, YamlError, first_content_line, load_with_lines, read_yaml_text
+
+    raw = LineMap()
+    raw.line, raw.key_lines = 1, {}
+    if path.exists():
+        try:
+            text = read_yaml_text(path)
+            document = load_with_lines(path, text)
+        except YamlError as error:
+            raise SettingsError(str(error)) from None
+        if isinstance(document, LineMap):
+            raw = document
+        elif document is not None:  # an empty file (or only comments) leaves every setting at its default
+            kind = "a list" if isinstance(document, list) else f"the value {document!r}"
+            raise SettingsError(f"{path}, line {getattr(document, 'line', 0) or first_content_line(text)}: expected "
+                                f"settings as `key: value` lines, got {kind}")
     defaults = yaml.safe_load(DEFAULT_SETTINGS_TEXT)
+    for key in raw:
+        if key not in defaults:
+            close = difflib.get_close_matches(str(key), defaults, n=1, cutoff=0.7)
+            hint = f" (did you mean {close[0]}?)" if close else f"; known: {', '.join(defaults)}"
+            raise SettingsError(f"{path}, line {raw.line_of(key)}: unknown setting {key!r}{hint}")
     values = {**defaults, **{k: v for k, v in raw.items() if v is not None}}
-    unknown = sorted(set(raw) - set(defaults))
-    if unknown:
-        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
+
+    def at(key: str) -> str:
+        return f"{path}, line {raw.line_of(key)}: {key}"
+
     return Settings(
-        firm_name=str(values["firm_name"]),
-        language=_language(path, values["language"]),
-        reference_date=_optional_date(path, "reference_date", values["reference_date"]),
-        practice_inactive_drop_pct=_percentage(path, values["practice_inactive_drop_pct"]),
-        daily_schedule=_boolean(path, "daily_schedule", values["daily_schedule"]),
-        landing_sensor=_boolean(path, "landing_sensor", values["landing_sensor"]),
-        landing_settle_seconds=_whole_number(path, "landing_settle_seconds", values["landing_settle_seconds"], 0),
-        retention_days=_whole_number(path, "retention_days", values["retention_days"], 1),
-        audit_retention_days=_whole_number(path, "audit_retention_days", values["audit_retention_days"], 1),
-        alert_webhook=_optional_url(path, "alert_webhook", values["alert_webhook"]),
-        duckdb_memory_limit=_memory_size(path, values["duckdb_memory_limit"]),
-        duckdb_threads=_whole_number(path, "duckdb_threads", values["duckdb_threads"] or 0, 0),
+        firm_name=_text(at("firm_name"), values["firm_name"]),
+        language=_language(at("language"), values["language"]),
+        reference_date=_optional_date(at("reference_date"), values["reference_date"]),
+        practice_inactive_drop_pct=_whole_number(at("practice_inactive_drop_pct"),
+                                                 values["practice_inactive_drop_pct"], 1, 100),
+        daily_schedule=_boolean(at("daily_schedule"), values["daily_schedule"]),
+        landing_sensor=_boolean(at("landing_sensor"), values["landing_sensor"]),
+        landing_settle_seconds=_whole_number(at("landing_settle_seconds"), values["landing_settle_seconds"], 0,
+                                             MAX_SETTLE_SECONDS),
+        retention_days=_whole_number(at("retention_days"), values["retention_days"], 1, MAX_RETENTION_DAYS),
+        audit_retention_days=_whole_number(at("audit_retention_days"), values["audit_retention_days"], 1,
+                                           MAX_RETENTION_DAYS),
+        alert_webhook=_optional_url(at("alert_webhook"), values["alert_webhook"]),
+        duckdb_memory_limit=_memory_size(at("duckdb_memory_limit"), values["duckdb_memory_limit"]),
+        duckdb_threads=_whole_number(at("duckdb_threads"), _or_zero(values["duckdb_threads"]), 0, MAX_THREADS),
     )
 
 
-def _language(path: Path, value) -> str:
-    if value not in LANGUAGES:
-        raise SettingsError(f"{path}: language must be one of {', '.join(LANGUAGES)}, got {value!r}")
+# Each validator receives `at`, "<file>, line N: <key>", and returns the value or raises a one-line SettingsError.
+
+def _text(at: str, value) -> str:
+    if not isinstance(value, str) or not value.strip() or "\n" in value.strip() or len(value) > 200:
+        raise SettingsError(f"{at} must be a text of one line (up to 200 characters), in quotes if it looks like a "
+                            f"number or a date, got {value!r}")
+    return value.strip()
+
+
+def _language(at: str, value) -> str:
+    if not isinstance(value, str) or value not in LANGUAGES:
+        raise SettingsError(f"{at} must be one of {', '.join(LANGUAGES)}, got {value!r}")
     return value
 
 
-def _optional_date(path: Path, key: str, value) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise SettingsError(f"{path}: {key} must be a date YYYY-MM-DD, got {value!r}") from None
+def _optional_date(at: str, value) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise SettingsError(f"{at} must be a date YYYY-MM-DD, got {value!r} ({error})") from None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise SettingsError(f"{at} must be a date YYYY-MM-DD, got {value!r}")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise SettingsError(f"{at} must be between {EARLIEST_DATE} and {LATEST_DATE}, got {value}")
+    return value
 
 
-def _boolean(path: Path, key: str, value) -> bool:
+def _or_zero(value):
+    return 0 if value is None else value
+
+
+def _boolean(at: str, value) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(f"{path}: {key} must be true or false, got {value!r}")
+        raise SettingsError(f"{at} must be true or false, got {value!r}")
     return value
 
 
-def _whole_number(path: Path, key: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SettingsError(f"{path}: {key} must be a whole number of at least {minimum}, got {value!r}")
+def _whole_number(at: str, value, minimum: int, maximum: int) -> int:
+    # YAML's true/false are ints to Python: refused like any other non-number
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise SettingsError(f"{at} must be a whole number from {minimum} to {maximum}, got {value!r}")
     return value
 
 
-def _optional_url(path: Path, key: str, value) -> str | None:
+def _optional_url(at: str, value) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value):
+    if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value) or any(c.isspace() for c in value):
         # The URL often embeds a token: name the key, never echo the value.
-        raise SettingsError(f"{path}: {key} must be an http:// or https:// URL")
+        raise SettingsError(f"{at} must be an http:// or https:// URL")
     return value
 
 
-def _memory_size(path: Path, value) -> str:
+MEMORY_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # as DuckDB reads them
+
+
+def _memory_size(at: str, value) -> str:
     if value in (None, ""):
         return ""
-    text = str(value).strip().replace(" ", "")
-    if not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text, re.IGNORECASE):
-        raise SettingsError(f"{path}: duckdb_memory_limit must be a size such as 4GB or 512MB, got {value!r}")
+    text = str(value).strip().replace(" ", "") if isinstance(value, str) else ""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?B)", text, re.IGNORECASE)
+    if not match:
+        raise SettingsError(f"{at} must be a size such as 4GB or 512MB, got {value!r}")
+    size = float(match[1]) * MEMORY_UNITS[match[2].lower()]
+    if not MIN_MEMORY_BYTES <= size <= MAX_MEMORY_BYTES:
+        raise SettingsError(f"{at} must be from 64MB to 1000TB, got {value!r}")
     return text
-
-
-def _percentage(path: Path, value) -> int:
-    if not isinstance(value, int) or not 0 < value <= 100:
-        raise SettingsError(f"{path}: practice_inactive_drop_pct must be a whole number from 1 to 100, got {value!r}")
-    return value

@@ -88,7 +88,8 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str,
     """`schema.table` recreated with `columns` (name -> SQL type, constraints allowed) and filled with `rows`.
 
     Values travel as text and DuckDB casts them to the column types, so decimals, dates and timestamps arrive
-    exactly as Python held them. Call it inside `transaction` when the table must never be seen half-written.
+    exactly as Python held them. Call it inside `transaction` when the table must never be seen half-written: a
+    value the column refuses (say, too large for DECIMAL(18,2)) raises DuckDB's own error, naming the column.
     """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
@@ -97,8 +98,6 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str,
     frame = pd.DataFrame([[None if row[c] is None else str(row[c]) for c in columns] for row in rows],
                          columns=list(columns), dtype="object")
     casts = ", ".join(f"CAST({c} AS {t.replace(' NOT NULL', '')})" for c, t in columns.items())
-    con.register("_vigie_rows_to_write", frame)
-    try:
-        con.execute(f"INSERT INTO {table} SELECT {casts} FROM _vigie_rows_to_write")
-    finally:
-        con.unregister("_vigie_rows_to_write")
+    # A relation over the frame, not a registered view: nothing is left to unregister once the INSERT fails, when
+    # the aborted transaction would refuse any statement and mask the real error.
+    con.from_df(frame).project(casts).insert_into(table)

@@ -22,9 +22,12 @@ from assets.opportunities.vocabulary import (
     OPERATORS,
     known,
 )
-from assets.opportunities.yaml_lines import LineList, LineMap, YamlError, load_with_lines
+from assets.opportunities.yaml_lines import LineList, LineMap, YamlError, load_with_lines, read_yaml_text
 
 LANGUAGES = ("fr", "en")
+MAX_PRICE = Decimal(10_000_000)  # euros: far above any mission, far below DECIMAL(18,2)
+MAX_NUMBER = Decimal(10) ** 15  # a literal in a condition, compared with DECIMAL(18,2) indicators
+MAX_TIMES = Decimal(1000)
 BUILTIN_FIELDS = ("month", "client_name", "reference_date", "ledger_age_months")
 
 
@@ -135,6 +138,11 @@ class Catalogue:
         return max((condition_lookback(m.condition) for m in self.missions), default=0)
 
 
+def _spaced(number: Decimal) -> str:
+    """10000000 as 10 000 000, the French way."""
+    return f"{number:,.0f}".replace(",", " ")
+
+
 def starter_catalogue_text() -> str:
     return resources.files("assets.opportunities").joinpath("starter_missions.yml").read_text(encoding="utf-8")
 
@@ -150,9 +158,7 @@ def ensure_catalogue_file(path: Path) -> bool:
 
 def load_catalogue(path: Path, known_thresholds: set[str]) -> Catalogue:
     try:
-        document = load_with_lines(path, path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise CatalogueError(f"{path}: cannot be read ({error})") from None
+        document = load_with_lines(path, read_yaml_text(path))
     except YamlError as error:
         raise CatalogueError(str(error)) from None
     return _Parser(path, known_thresholds).catalogue(document)
@@ -237,6 +243,10 @@ class _Parser:
         if not isinstance(document, LineMap) or not isinstance(document.get("missions"), LineList):
             self.fail(getattr(document, "line", 1), "catalogue", "expected a mapping with a list under `missions:`")
         self.unknown_keys(document, {"missions", "version"}, "catalogue")
+        version = document.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, str | int)):
+            self.fail(document.line_of("version"), "catalogue",
+                      f"`version` must be a number or a text, got {version!r}")
         missions, seen = [], set()
         for item, line in zip(document["missions"], document["missions"].item_lines, strict=True):
             mission = self.mission(item, line)
@@ -268,6 +278,8 @@ class _Parser:
             sheet_url=self.optional_text(item, "sheet_url", where),
             once_per_client=self.flag(item, "once_per_client", where), disabled=self.flag(item, "disabled", where),
             disabled_for=self.switches(item, where))
+        if item.get("description") is not None:
+            self.texts(item, "description", where)
         self.check_template(item, mission, where)
         return mission
 
@@ -290,7 +302,7 @@ class _Parser:
     def condition_compare(self, body, line, where, per_month):
         body = self.mapping(body, line, where, required={"left", "op", "right"}, optional=set())
         op = body["op"]
-        if op not in OPERATORS:
+        if not isinstance(op, str) or op not in OPERATORS:
             self.fail(body.line_of("op"), where, f"unknown operator {op!r}; known: {', '.join(OPERATORS)}")
         return Compare(line, self.operand(body, "left", where, per_month), op,
                        self.operand(body, "right", where, per_month))
@@ -350,7 +362,7 @@ class _Parser:
         if isinstance(node, bool):
             self.fail(line, here, f"expected a number, an indicator or a threshold, got {node!r}")
         if isinstance(node, int | float):
-            return Operand(line, number=Decimal(str(node)))
+            return Operand(line, number=self.bounded(node, MAX_NUMBER, line, here, "a number"))
         if not isinstance(node, LineMap):
             self.fail(line, here, "expected a number, {indicator: ...} or {threshold: ...}")
         if ("indicator" in node) == ("threshold" in node):
@@ -379,8 +391,15 @@ class _Parser:
         times = node.get("times", 1)
         if isinstance(times, bool) or not isinstance(times, int | float):
             self.fail(node.line_of("times"), where, f"`times` must be a number, got {times!r}")
-        return {"times": Decimal(str(times)), "absolute": self.flag(node, "abs", where),
+        return {"times": self.bounded(times, MAX_TIMES, node.line_of("times"), where, "`times`"),
+                "absolute": self.flag(node, "abs", where),
                 "alias": self.alias(node, where)}
+
+    def bounded(self, value: int | float, limit: Decimal, line: int, where: str, what: str) -> Decimal:
+        number = Decimal(str(value))
+        if not number.is_finite() or abs(number) > limit:
+            self.fail(line, where, f"{what} must be between -{_spaced(limit)} and {_spaced(limit)}, got {value!r}")
+        return number
 
     # ---- scalar fields
 
@@ -389,7 +408,7 @@ class _Parser:
 
     def threshold(self, node: LineMap, key: str, where: str) -> str:
         name = node[key]
-        if name not in self.known_thresholds:
+        if not isinstance(name, str) or name not in self.known_thresholds:
             self.fail(node.line_of(key), where,
                       f"unknown threshold {name!r}; known: {', '.join(sorted(self.known_thresholds))}")
         return name
@@ -427,13 +446,14 @@ class _Parser:
 
     def optional_text(self, node: LineMap, key: str, where: str) -> str | None:
         value = node.get(key)
-        if value is not None and not isinstance(value, str | int):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)
+                                  or not str(value).strip()):
             self.fail(node.line_of(key), where, f"`{key}` must be text, got {value!r}")
         return None if value is None else str(value)
 
     def texts(self, node: LineMap, key: str, where: str) -> dict:
         value = node[key]
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip():
             return {language: value for language in LANGUAGES}
         if not isinstance(value, LineMap) or not value or set(value) - set(LANGUAGES) or not all(
                 isinstance(v, str) and v.strip() for v in value.values()):
@@ -458,11 +478,13 @@ class _Parser:
         if value is None:
             return None
         try:
-            amount = Decimal(str(value)) if not isinstance(value, bool) else None
+            number = isinstance(value, int | float | str) and not isinstance(value, bool)
+            amount = Decimal(str(value).strip()) if number else None
         except InvalidOperation:
             amount = None
-        if amount is None or amount < 0 or not amount.is_finite():
-            self.fail(node.line_of(key), where, f"a price is a positive number of euros, got {value!r}")
+        if amount is None or not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+            self.fail(node.line_of(key), where,
+                      f"a price is a number of euros from 0 to {_spaced(MAX_PRICE)}, got {value!r}")
         return amount.quantize(Decimal("0.01"))
 
     def switches(self, node: LineMap, where: str) -> dict:
@@ -474,7 +496,8 @@ class _Parser:
         self.unknown_keys(value, {"clients", "collaborators", "offices"}, f"{where}.disabled_for")
         switches = {}
         for scope, ids in value.items():
-            if not isinstance(ids, LineList) or not all(isinstance(i, str | int) for i in ids):
+            if not isinstance(ids, LineList) or not all(isinstance(i, str | int) and not isinstance(i, bool)
+                                                        for i in ids):
                 self.fail(value.line_of(scope), where, f"`disabled_for.{scope}` is a list of ids")
             switches[scope] = frozenset(str(i) for i in ids)
         return switches

@@ -82,6 +82,28 @@ def test_a_trend_is_n_consecutive_monthly_changes(tmp_path):
     (VALID.replace("price: {min: 100, max: 200}", "price: {min: 300, max: 200}"), 5, "above price max"),
     (VALID.replace("    title:", "  title:", 1), 4, "not valid YAML"),
     (VALID + VALID.replace("missions:\n", ""), 12, "the same id is used twice"),
+    # issue 9: every value is checked for its type and a sane range before anything is evaluated
+    (VALID.replace("max: 200", "max: 10000000000000000"), 5, "a price is a number of euros from 0 to 10 000 000"),
+    (VALID.replace("max: 200", "max: .nan"), 5, "a price is a number of euros from 0 to 10 000 000, got nan"),
+    (VALID.replace("price: {min: 100, max: 200}", "price: true"), 5, "a price is a number of euros"),
+    (VALID.replace("min: 100", "min: -5"), 5, "a price is a number of euros from 0"),
+    (VALID.replace("as: charges}", "as: charges, times: .inf}"), 10, "`times` must be between -1 000 and 1 000"),
+    (VALID.replace("right: {indicator: total_charges, agg: avg, months: 12, as: charges}", "right: 1.0e+400")
+     .replace("{charges}", "{cash_net}"), 10, "a number must be between"),
+    (VALID.replace('op: "<"', "op: [a]"), 9, "unknown operator ['a']"),
+    (VALID.replace("{indicator: cash_net}", "{threshold: [a]}"), 8, "unknown threshold ['a']"),
+    (VALID.replace("months: 12", "months: true"), 10, "`months` must be a whole number of months"),
+    (VALID.replace("kind: trigger", "kind: trigger\n    mission_code: true"), 4, "`mission_code` must be text"),
+    (VALID.replace("kind: trigger", "kind: trigger\n    disabled_for: {clients: [true]}"), 4,
+     "`disabled_for.clients` is a list of ids"),
+    (VALID.replace("title: {fr: Trésorerie, en: Cash}", 'title: " "'), 4, "`title` is a text"),
+    (VALID.replace("kind: trigger", "kind: trigger\n    description: [a]"), 4, "`description` is a text"),
+    ("version: true\n" + VALID, 1, "`version` must be a number or a text"),
+    (VALID.replace("title: {fr: Trésorerie, en: Cash}", "title: 2025-02-30"), 4, "'2025-02-30' is not a valid date"),
+    (VALID.replace("kind: trigger", "kind: trigger\n    kind: attention_point"), 4, "key 'kind' is given twice"),
+    (VALID.replace("    kind: trigger", "\tkind: trigger"), 3, "a tab is used for indentation"),
+    ("", 1, "expected a mapping with a list under `missions:`"),
+    (VALID.replace("as: charges}", "as: charges"), 10, "a { mapping opened on this line is not closed"),
 ])
 def test_a_broken_catalogue_is_refused_naming_file_and_line(tmp_path, broken, line, reason):
     path = write(tmp_path, broken)
@@ -90,3 +112,10 @@ def test_a_broken_catalogue_is_refused_naming_file_and_line(tmp_path, broken, li
     message = str(refused.value)
     assert message.startswith(f"{path}, line {line}: "), message
     assert reason in message and "\n" not in message
+
+
+def test_a_catalogue_in_latin_1_names_the_line_of_the_first_bad_byte(tmp_path):
+    path = tmp_path / "missions.yml"
+    path.write_bytes(VALID.encode("latin-1"))
+    with pytest.raises(CatalogueError, match=r"line 4: not UTF-8 text \(byte 0xe9\)"):
+        load_catalogue(path, THRESHOLDS)
