@@ -1,7 +1,9 @@
 {#- Every value kept but doubtful, with its file and line, so that nothing the pipeline keeps is doubtful
     without a word: what the loader flagged line by line (unreadable secondary values, implausible dates,
     formula-like cells, ids written twice in a file), the codes the contract does not declare (the staging
-    models keep them and flag them with is_known_*), and ids written in more than one current file.
+    models keep them and flag them with is_known_*), and ids written in more than one current file with
+    different values (the same record exported twice, such as an invoice in invoices.csv and in
+    invoices_2025.csv, is not doubtful: downstream models keep one copy).
     Lines that could not be used at all are not here but in ingest_rejections. -#}
 
 {%- set undeclared_codes = [
@@ -80,6 +82,12 @@ undeclared_{{ loop.index }} as (
 
 {% endfor %}
 {% for source_name, model, id_column in ids %}
+{%- set compared = [] -%}
+{%- if execute -%}
+    {%- for column in adapter.get_columns_in_relation(ref(model)) if not column.name.startswith('_') -%}
+        {%- do compared.append("coalesce(cast(" ~ adapter.quote(column.name) ~ " as varchar), '')") -%}
+    {%- endfor -%}
+{%- endif %}
 duplicate_{{ loop.index }} as (
 
     select
@@ -89,18 +97,22 @@ duplicate_{{ loop.index }} as (
         'id' as column_name,
         {{ id_column }} as value,
         'duplicate_id' as rule,
-        'id ''' || {{ id_column }} || ''' is also written in another current file ('
-            || files_with_id || ' files)' as detail
+        'id ''' || {{ id_column }} || ''' is written in ' || files_with_id
+            || ' current files with different values; downstream models keep the first copy' as detail
     from (
         select
             {{ id_column }},
             _source_file,
             _line_number,
-            count(distinct _source_file) over (partition by {{ id_column }}) as files_with_id
-        from {{ ref(model) }}
+            count(distinct _source_file) over (partition by {{ id_column }}) as files_with_id,
+            count(distinct row_values) over (partition by {{ id_column }}) as versions_of_record
+        from (
+            select *, md5(concat_ws('|', {{ compared | join(', ') if compared else "''" }})) as row_values
+            from {{ ref(model) }}
+        ) as hashed
         where {{ id_column }} is not null
     ) as placed
-    where files_with_id > 1
+    where files_with_id > 1 and versions_of_record > 1
 
 ),
 
