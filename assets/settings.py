@@ -29,6 +29,11 @@ reference_date:
 # A client is inactive when it sent no document in 30 days, or its sending dropped by at least this share.
 practice_inactive_drop_pct: 50
 
+# A new export of a CRM, practice or time-tracking file that lost more than this share (%) of the rows of the
+# version in force (a truncated or header-only export) is held back as suspect: the version in force stays, and
+# the run says so (exit code 2). 100: never hold back.
+version_shrink_tolerance_pct: 50
+
 # --- Running unattended (read by `vigie ui` / `vigie serve`, the schedule and the sensor) ---
 # Run every morning at 06:00 (Europe/Paris).
 daily_schedule: true
@@ -62,6 +67,7 @@ class Settings:
     language: str
     reference_date: date | None
     practice_inactive_drop_pct: int
+    version_shrink_tolerance_pct: int = 50
     daily_schedule: bool = True
     landing_sensor: bool = True
     landing_settle_seconds: int = 60
@@ -124,6 +130,8 @@ def load_settings(path: Path) -> Settings:
         reference_date=_optional_date(at("reference_date"), values["reference_date"]),
         practice_inactive_drop_pct=_whole_number(at("practice_inactive_drop_pct"),
                                                  values["practice_inactive_drop_pct"], 1, 100),
+        version_shrink_tolerance_pct=_whole_number(at("version_shrink_tolerance_pct"),
+                                                   values["version_shrink_tolerance_pct"], 1, 100),
         daily_schedule=_boolean(at("daily_schedule"), values["daily_schedule"]),
         landing_sensor=_boolean(at("landing_sensor"), values["landing_sensor"]),
         landing_settle_seconds=_whole_number(at("landing_settle_seconds"), values["landing_settle_seconds"], 0,

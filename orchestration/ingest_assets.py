@@ -57,8 +57,8 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         with vigie.connect_warehouse() as con:
             create_raw_schema(con)
             loader = build_loader(source, scratch_dir=home.scratch)
-            summary = ingest_source(con, home.landing, loader, run_id=context.run.run_id,
-                                    on_progress=log.info)
+            summary = ingest_source(con, home.landing, loader, run_id=context.run.run_id, on_progress=log.info,
+                                    shrink_tolerance=vigie.settings().version_shrink_tolerance_pct / 100)
             for problem in summary.problems:
                 context.log.warning(problem)
             log.info("ingest %s: %d file(s) seen, %d loaded, %d unchanged, %d rejected, %d superseded, "

@@ -222,7 +222,7 @@ def _load_and_record(con, loader, version: _Version, run_id: str, summary: Inges
                             for f in report.flags)
     if not report.supersede_key:
         return
-    held_back = getattr(loader, "guards_shrinking", False) and _hold_back_if_shrunk(
+    held_back = loader.guards_shrinking and _hold_back_if_shrunk(
         con, loader, version, report, shrink_tolerance)
     if held_back:
         summary.files_suspect += 1
@@ -292,7 +292,7 @@ def _hold_back_if_shrunk(con, loader, version: _Version, report: FileReport, tol
                     [version.sha, version.file_path])
     reason = (f"suspect version held back: {report.rows_loaded} row(s) where the version in force "
               f"({in_force_path}) has {in_force_rows}; it stays in force until a version with at least "
-              f"{1 - tolerance:.0%} of its rows arrives (settings.yml: version_shrink_tolerance)")
+              f"{1 - tolerance:.0%} of its rows arrives (settings.yml: version_shrink_tolerance_pct)")
     con.execute("UPDATE raw.ingest_files SET status = 'suspect' WHERE file_path = ? AND sha256 = ?",
                 [version.file_path, version.sha])
     con.execute("INSERT INTO raw.ingest_rejections (file_path, sha256, line_number, reason, raw_line, run_id)"

@@ -36,6 +36,7 @@ PUBLISHED_MARTS = {
     "fct_practice_kpis_daily",
     "fct_practice_kpis_by_period",
     "rpt_unmatched_records",
+    "rpt_data_quality",
 }
 
 

@@ -167,3 +167,17 @@ def test_a_file_that_vanishes_while_it_is_read_is_rejected_and_the_others_load(c
     assert any(p.startswith("crm/companies.csv: file rejected: cannot be read: No such file")
                for p in summary.problems)
     assert con.execute("SELECT count(*) FROM raw.crm_companies").fetchone()[0] == 0
+
+
+def test_a_truncated_time_report_is_held_back_like_any_other_export(con, landing):
+    from assets.ingest.timetracking import TimeTrackingLoader
+
+    (landing / "timetracking").mkdir()
+    header = "Date,Client,Project,Task,Notes,Hours,Billable?,First Name,Last Name,Billable Rate\n"
+    entries = "".join(f"2026-10-{day:02d},Acme,Tenue,Saisie,,2,Yes,Julie,Moreau,95\n" for day in range(1, 21))
+    report = write(landing, "timetracking/harvest_time_report.csv", header + entries)
+    ingest_source(con, landing, TimeTrackingLoader(), "run-1")
+    report.write_text(header + entries.splitlines(keepends=True)[0], encoding="utf-8")
+    summary = ingest_source(con, landing, TimeTrackingLoader(), "run-2")
+    assert summary.files_suspect == 1
+    assert con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0] == 20
