@@ -145,13 +145,21 @@ def _problem(layout: FecLayout) -> str:
         ("d_ecriture_date = ''", "'EcritureDate is empty'"),
         ("v_ecriture_date IS NULL", "'EcritureDate \"' || trim(f_ecriture_date) || '\" is not a date'"),
     ]
-    checks += [(f"v_{c} IS NULL",
-                f"'{FEC_FIELDS[c]} \"' || trim(f_{c}) || '\" is not an amount with at most two decimals'")
-               for c in ("debit", "credit", "montant") if c in layout.required_fields]
+    checks += [(f"v_{c} IS NULL", _amount_problem(c)) for c in ("debit", "credit", "montant")
+               if c in layout.required_fields]
     if layout.amount_layout == "montant_sens":
         checks.append((f"NOT (upper(coalesce(t_sens, '')) IN {SENS_DEBIT} OR upper(t_sens) IN {SENS_CREDIT})",
                        "'Sens \"' || coalesce(t_sens, '') || '\" is neither D/C nor +1/-1'"))
     return "CASE " + " ".join(f"WHEN {condition} THEN {reason}" for condition, reason in checks) + " END"
+
+
+def _amount_problem(column: str) -> str:
+    """Written as an amount but too large for DECIMAL(18,2), or not an amount at all: two different fixes."""
+    a, name = f"a_{column}", FEC_FIELDS[column]
+    return (f"CASE WHEN regexp_full_match({a}, '[+-]?0*[1-9][0-9]{{16,}}([.][0-9]*)?[+-]?')"
+            f" THEN '{name} \"' || trim(f_{column}) || '\" is out of range (at most 16 digits before the"
+            f" decimal separator)'"
+            f" ELSE '{name} \"' || trim(f_{column}) || '\" is not an amount with at most two decimals' END")
 
 
 def _soft_problems() -> str:
