@@ -138,6 +138,7 @@ class _ChunkLoader:
             f" count(*) FILTER (problem IS NULL AND has_extra_data), {soft} FROM {CHUNK_TABLE}").fetchone()
         self.con.execute(self.repair_sql if repairable else NO_REPAIR_SQL)
         self._insert()
+        self._flag_formula_like_labels()
         repaired = dict(self.con.execute(
             f"SELECT merged_into, count(*) FROM {REPAIRED_TABLE} GROUP BY ALL").fetchall())
         loaded = clean + sum(repaired.values())
@@ -172,6 +173,21 @@ class _ChunkLoader:
         self.con.execute(f"INSERT INTO raw.fec_lines ({columns})"
                          f" SELECT {values} FROM {CHUNK_TABLE} WHERE problem IS NULL"
                          f" UNION ALL SELECT {values} FROM {REPAIRED_TABLE}", self.constants * 2)
+
+    def _flag_formula_like_labels(self) -> None:
+        """Labels a spreadsheet opening the published tables would run as formulas (values.check_values says the
+        same for the other sources): kept as written, one raw.ingest_flags row each. Done in SQL on the chunk so
+        a ten-million-line ledger pays one pass, not a Python loop."""
+        labels = ("ecriture_lib", "compte_lib", "comp_aux_lib", "journal_lib")
+        self.con.execute(
+            "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
+            " SELECT $file, $sha, line_number, name, value, 'formula_like',"
+            "  'starts like a spreadsheet formula (=, +, - or @)'"
+            f" FROM (SELECT line_number, unnest([{', '.join(repr(FEC_FIELDS[c]) for c in labels)}]) AS name,"
+            f"  unnest([{', '.join(labels)}]) AS value FROM {CHUNK_TABLE} WHERE problem IS NULL)"
+            " WHERE length(trim(value)) >= 2 AND regexp_matches(value, '^\\s*[=+@-]')"
+            "  AND NOT regexp_full_match(value, '\\s*[+-]?[0-9\\s.,]+%?\\s*')",
+            {"file": self.constants[3], "sha": self.constants[2]})
 
     def _rejections(self) -> list[Rejection]:
         rows = self.con.execute(

@@ -260,6 +260,9 @@ def _record(con, loader, version: _Version, report: FileReport, status: str, run
             " VALUES (?, ?, ?, ?, ?, ?)",
             [[file_path, sha, r.line_number, r.reason, r.raw_line, run_id] for r in report.rejections],
         )
+    # flags a loader wrote itself (in SQL, for large files) get the run that recorded them
+    con.execute("UPDATE raw.ingest_flags SET run_id = ? WHERE file_path = ? AND sha256 = ? AND run_id IS NULL",
+                [run_id, file_path, sha])
     if report.flags:
         con.executemany(
             "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail, run_id)"

@@ -24,9 +24,11 @@ import pandas as pd
 from assets.ingest.fec_text import guess_single_byte_encoding
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, raw_tables
 from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
-from assets.ingest.values import Flag, UnusableLine, check_values
+from assets.ingest.values import Flag, UnusableLine, check_values, missing_columns
 
 CANDIDATE_DELIMITERS = (",", ";", "\t")
+# what a JSON Lines line holds, by the Python type read_jsonl gives it (numbers are read as their text)
+JSON_KINDS = {list: "an array", str: "a string or a number", bool: "a boolean", type(None): "null"}
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ def read_csv(text: str, max_field_chars: int = 16 * 1024 * 1024) -> TabularConte
             consumed.append(line)
             yield line
 
-    delimiter = _sniff_delimiter(lines[0])
-    reader = csv.reader(physical_lines(), delimiter=delimiter)
+    delimiter = _sniff_delimiter(next(line for line in lines if line.strip()))  # the header, after blank lines
+    # strict: a quote left open swallows the rest of the file into one field; it must end as a quarantined
+    # record, not as a record silently holding the lines that follow it
+    reader = csv.reader(physical_lines(), delimiter=delimiter, strict=True)
     content = TabularContent(header=[], records=[], details={"delimiter": delimiter})
     while True:
         start_line = reader.line_num + 1
@@ -119,7 +123,7 @@ def read_csv(text: str, max_field_chars: int = 16 * 1024 * 1024) -> TabularConte
         except StopIteration:
             break
         except Exception as error:  # csv.Error or anything else: the record is quarantined, the file goes on
-            reason = f"unreadable CSV record: {str(error) or type(error).__name__}"
+            reason = _csv_error_reason(error, start_line, reader.line_num)
             content.rejections.append(Rejection(start_line, reason, _raw(consumed)))
             continue
         longest = max(map(len, fields), default=0)
@@ -132,6 +136,13 @@ def read_csv(text: str, max_field_chars: int = 16 * 1024 * 1024) -> TabularConte
             continue
         _place_csv_record(content, TextRecord(start_line, _raw(consumed), fields))
     return content
+
+
+def _csv_error_reason(error: Exception, start_line: int, last_line: int) -> str:
+    if isinstance(error, csv.Error) and "unexpected end of data" in str(error):
+        return (f"a quote opened on this line is never closed: lines {start_line} to {last_line} (the end of the "
+                "file) are held in this one record")
+    return f"unreadable CSV record: {str(error) or type(error).__name__}"
 
 
 def _place_csv_record(content: TabularContent, record: TextRecord) -> None:
@@ -172,7 +183,7 @@ def read_jsonl(text: str) -> TabularContent:
             reason = f"unreadable JSON line: {type(error).__name__}: {error}"
         else:
             if not isinstance(value, dict):
-                reason = f"not a JSON object but {type(value).__name__}"
+                reason = f"not a JSON object but {JSON_KINDS.get(type(value), type(value).__name__)}"
         if reason:
             content.rejections.append(Rejection(line_number, reason, raw))
             continue
@@ -281,12 +292,16 @@ class ObjectFileLoader:
         text, encoding, warnings = decode_file(path)
         if path.suffix.lower() == ".jsonl":
             content = read_jsonl(text)
-            rows, rejections, field_warnings = self._rows_from_json(name, content)
+            rows, rejections, present = self._rows_from_json(name, content)
         else:
             content = read_csv(text)
-            rows, rejections, field_warnings = self._rows_from_csv(name, content)
-        table = f"{self.source}_{name}"
-        rows, value_rejections, flags = _checked_rows(table, self.objects[name], rows)
+            rows, rejections, present = self._rows_from_csv(name, content)
+        table, keys = f"{self.source}_{name}", self.objects[name]
+        field_warnings = _field_warnings(keys, present) if content.header or content.records else []
+        absent = frozenset(keys) - set(present)
+        rows, value_rejections, flags = _checked_rows(table, keys, rows, absent)
+        if content.records:  # the header (line 1) lacks a column every record needs: said once, there
+            flags = [*(LineFlag(1, flag) for flag in missing_columns(table, present)), *flags]
         columns = [*self.objects[name], *LINEAGE_COLUMNS]
         insert_rows(con, table, columns, [(*values, sha256, file_path, line) for line, values in rows])
         identity, export_date = file_identity(file_path.split("/", 1)[-1])
@@ -309,7 +324,7 @@ class ObjectFileLoader:
         for record in content.records:
             values = [(record.values[position[key]] or None) if key in position else None for key in keys]
             self._keep_or_reject(keys, record, values, rows, rejections)
-        return rows, rejections, _field_warnings(keys, header)
+        return rows, rejections, header
 
     def _rows_from_json(self, name: str, content: TabularContent):
         keys = self.objects[name]
@@ -319,7 +334,7 @@ class ObjectFileLoader:
             seen.update(fields)
             values = [json_value_as_text(fields.get(key)) for key in keys]
             self._keep_or_reject(keys, record, values, rows, rejections)
-        return rows, rejections, _field_warnings(keys, seen) if content.records else []
+        return rows, rejections, seen
 
     @staticmethod
     def _keep_or_reject(keys: list[str], record: TextRecord, values: list, rows: list, rejections: list):
@@ -329,7 +344,8 @@ class ObjectFileLoader:
             rows.append((record.line_number, values))
 
 
-def _checked_rows(table: str, keys: list[str], rows: list) -> tuple[list, list[Rejection], list[LineFlag]]:
+def _checked_rows(table: str, keys: list[str], rows: list, absent: frozenset[str]
+                  ) -> tuple[list, list[Rejection], list[LineFlag]]:
     """The rows whose values can be used, a quarantine reason for the others, and flags for doubtful values
     (values.check_values), including an id already written on an earlier line of the file."""
     kept, rejections, flags = [], [], []
@@ -337,7 +353,7 @@ def _checked_rows(table: str, keys: list[str], rows: list) -> tuple[list, list[R
     for line, values in rows:
         fields = dict(zip(keys, values, strict=True))
         try:
-            line_flags = check_values(table, fields)
+            line_flags = check_values(table, fields, absent)
         except UnusableLine as unusable:
             rejections.append(Rejection(line, str(unusable), _row_text(keys, values)))
             continue

@@ -31,8 +31,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
-from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
+from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
 from assets.ingest.tabular import decode_file, insert_rows, load_stamp, read_csv
+from assets.ingest.values import check_values
 
 HOURS_QUANTUM = Decimal("0.0001")  # scale of time_entries.duration_hours
 CENTS = Decimal("0.01")
@@ -118,7 +119,7 @@ class TimeTrackingLoader:
         tool = detect_tool(header)
         positions = tool.positions(header)
         day_first, order_warning = slash_date_order([r.values[positions["date"]] for r in content.records])
-        rows, rejections = [], []
+        rows, rejections, flags = [], [], []
         for record in content.records:
             try:
                 entry = _entry(tool, positions, record.values, day_first)
@@ -130,6 +131,7 @@ class TimeTrackingLoader:
                 rejections.append(Rejection(record.line_number, reason, record.raw))
                 continue
             rows.append((*entry, sha256, file_path, record.line_number))
+            flags += _text_flags(content.header, positions, record)
             if "currency" in positions:
                 currencies.add(_currency_code(record.values[positions["currency"]]))
         insert_rows(con, "time_entries", [*TIME_ENTRIES, *LINEAGE_COLUMNS], rows)
@@ -139,11 +141,19 @@ class TimeTrackingLoader:
         return FileReport(
             entity=tool.name, rows_read=content.rows_read, rows_loaded=len(rows),
             rejections=sorted([*content.rejections, *rejections], key=lambda r: r.line_number),
-            warnings=warnings, supersede_key=f"timetracking:{file_path}", version_rank_key=load_stamp(),
+            warnings=warnings, flags=flags, supersede_key=f"timetracking:{file_path}", version_rank_key=load_stamp(),
             details={"tool": tool.name, "encoding": encoding, "blank_lines": content.blank_lines,
                      "date_order": "DD/MM/YYYY" if day_first else "MM/DD/YYYY", "currencies": currencies,
                      **content.details},
         )
+
+
+def _text_flags(header: list[str], positions: dict[str, int], record) -> list[LineFlag]:
+    """Free-text cells that a spreadsheet would run as a formula: kept as written, flagged (values.check_values),
+    under the column name the export uses."""
+    texts = {header[positions[name]]: record.values[positions[name]] for name in (*TEXT_FIELDS, "first_name",
+                                                                               "last_name") if name in positions}
+    return [LineFlag(record.line_number, flag) for flag in check_values("time_entries", texts)]
 
 
 def _normalise_header(names: list[str]) -> tuple[list[str], set[str | None]]:

@@ -48,26 +48,29 @@ SECONDARY_DATE = FieldType("date")
 INTEGER = FieldType("integer")
 FLAG = FieldType("boolean")
 SIREN = FieldType("siren")
+CODE = FieldType("code", required=True)  # a status or type: whether it is declared is dbt's to say
 
 # raw table -> typed field -> how staging reads it (the parse_* macro of each stg_ model)
 FIELD_TYPES: dict[str, dict[str, FieldType]] = {
-    "crm_companies": {"siren": SIREN, "created": SECONDARY_DATE},
-    "crm_opportunities": {"amount": AMOUNT, "probability": PERCENTAGE, "created": SECONDARY_DATE,
+    "crm_companies": {"siren": SIREN, "type": CODE, "created": SECONDARY_DATE},
+    "crm_opportunities": {"amount": AMOUNT, "probability": PERCENTAGE, "status": CODE, "created": SECONDARY_DATE,
                           "due_date": SECONDARY_DATE, "closed_date": SECONDARY_DATE},
-    "crm_deals": {"budget_labour": AMOUNT, "budget_purchases": AMOUNT, "budget_sales": AMOUNT,
+    "crm_deals": {"budget_labour": AMOUNT, "budget_purchases": AMOUNT, "budget_sales": AMOUNT, "status": CODE,
                   "start_date": SECONDARY_DATE, "end_date": SECONDARY_DATE},
-    "crm_estimates": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE,
+    "crm_estimates": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE, "date": DOCUMENT_DATE,
                       "expiry_date": SECONDARY_DATE},
-    "crm_invoices": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE,
+    "crm_invoices": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE, "date": DOCUMENT_DATE,
                      "due_date": SECONDARY_DATE, "paid_date": SECONDARY_DATE},
-    "crm_credit_notes": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "date": DOCUMENT_DATE},
-    "crm_document_lines": {"line_no": INTEGER, "quantity": QUANTITY, "unit_amount": QUANTITY,
-                           "total_excl_tax": AMOUNT},
+    "crm_credit_notes": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE,
+                         "date": DOCUMENT_DATE},
+    "crm_document_lines": {"document_type": CODE, "line_no": INTEGER, "quantity": QUANTITY,
+                           "unit_amount": QUANTITY, "total_excl_tax": AMOUNT},
     "crm_purchases": {"total_excl_tax": AMOUNT, "date": DOCUMENT_DATE},
-    "crm_interactions": {"date": DOCUMENT_DATE},
+    "crm_interactions": {"kind": CODE, "date": DOCUMENT_DATE},
     "practice_collaborators": {"hourly_cost": AMOUNT, "active": FLAG},
-    "practice_client_files": {"siren": SIREN, "deactivated": FLAG},
-    "practice_documents": {"received_at": DOCUMENT_DATE, "processed_at": SECONDARY_DATE, "auto_rule": FLAG},
+    "practice_client_files": {"siren": SIREN, "bookkeeping_by": CODE, "frequency": CODE, "deactivated": FLAG},
+    "practice_documents": {"method": CODE, "kind": CODE, "status": CODE, "received_at": DOCUMENT_DATE,
+                           "processed_at": SECONDARY_DATE, "auto_rule": FLAG},
     "practice_supplier_rules": {"created_at": SECONDARY_DATE, "active": FLAG},
 }
 
@@ -78,7 +81,7 @@ class Flag:
 
     column_name: str
     value: str | None
-    rule: str  # unreadable_value | implausible_date | formula_like | duplicate_id
+    rule: str  # unreadable_value | missing_value | missing_column | implausible_date | formula_like | duplicate_id
     detail: str
 
 
@@ -113,7 +116,7 @@ def read_date(text: str) -> date | None:
 
 def read_integer(text: str) -> int | None:
     cleaned = text.strip()
-    if not re.fullmatch(r"[+-]?[0-9]+", cleaned):
+    if not re.fullmatch(r"[+-]?[0-9]{1,19}", cleaned):  # more digits never fit BIGINT (and int() refuses 4300+)
         return None
     number = int(cleaned)
     return number if -(2**63) <= number < 2**63 else None
@@ -124,13 +127,21 @@ def read_boolean(text: str) -> bool | None:
     return word in {"true", "t", "1", "yes", "y", "oui", "vrai"} if word in BOOLEAN_WORDS else None
 
 
-def check_values(table: str, values: dict[str, str | None]) -> list[Flag]:
+def missing_columns(table: str, present) -> list[Flag]:
+    """One flag per required field the file has no column for (every line then lacks it: said once)."""
+    return [Flag(name, None, "missing_column", f"the file has no {name} column; every line is loaded without it")
+            for name, field_type in FIELD_TYPES.get(table, {}).items() if field_type.required and name not in present]
+
+
+def check_values(table: str, values: dict[str, str | None], absent=frozenset()) -> list[Flag]:
     """Flags for one line's values (field -> text as written); UnusableLine when a required value cannot be
-    read or does not fit its column."""
+    read or does not fit its column. Fields in `absent` have no column in the file (see missing_columns)."""
     flags = []
     for name, field_type in FIELD_TYPES.get(table, {}).items():
         text = values.get(name)
         if text is None or not text.strip():
+            if field_type.required and name not in absent:
+                flags.append(Flag(name, text, "missing_value", f"no {name} on this line; loaded without it"))
             continue
         flags += _check_typed(name, text, field_type)
     flags += [Flag(name, text, "formula_like", "starts like a spreadsheet formula (=, +, - or @)")
@@ -151,6 +162,8 @@ def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
             return [Flag(name, text, "implausible_date",
                          f"date {parsed.isoformat()} in {name} is outside {PLAUSIBLE_YEARS[0]}-"
                          f"{PLAUSIBLE_YEARS[-1]}")]
+        return []
+    if field_type.kind == "code":
         return []
     if field_type.kind == "siren":
         if re.fullmatch(r"[0-9]{9}", re.sub(r"[ .]", "", text.strip())):

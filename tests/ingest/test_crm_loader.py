@@ -120,7 +120,7 @@ def test_jsonl_keeps_number_text_and_quarantines_bad_lines_with_their_line(con, 
     assert [(line, raw) for line, _reason, raw in found] == [
         (2, '{"id": "o2", "amount": '), (4, '["o3"]'), (6, '{"company_id": "c9", "amount": "10.00"}')]
     assert found[0][1].startswith("invalid JSON")
-    assert found[1][1] == "not a JSON object but list"
+    assert found[1][1] == "not a JSON object but an array"
     assert found[2][1] == "record without id"
     record = file_record(con, "opportunities.jsonl")
     assert (record["rows_read"], record["rows_loaded"], record["rows_quarantined"]) == (5, 2, 3)

@@ -629,3 +629,16 @@ def test_progress_is_logged_per_chunk_and_per_file_at_debug_level(tmp_path, capl
     assert [r.getMessage().split(":")[0] for r in file_lines] == [f"accounting/{NAME}"]
     assert "40 rows loaded, 0 quarantined" in file_lines[0].getMessage()
     assert {r.levelno for r in chunk_lines + file_lines} == {logging.DEBUG}, "the run's output shows sources, not files"
+
+
+def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(tmp_path):
+    formula = entry(EcritureNum="7", EcritureLib="=HYPERLINK(\"http://x\";\"frais\")", Debit="10,00", Credit="0,00")
+    signed = entry(EcritureNum="7", EcritureLib="-12,50", CompteLib="@Banque", Debit="0,00", Credit="10,00")
+    con = duckdb.connect()
+    create_raw_schema(con)
+    write(tmp_path, fec_text([formula, signed]))
+    ingest(con, tmp_path / "landing")
+    assert con.execute("SELECT count(*) FROM raw.fec_lines").fetchone()[0] == 2
+    flagged = con.execute("SELECT line_number, column_name, rule, run_id FROM raw.ingest_flags ORDER BY 1, 2")
+    assert flagged.fetchall() == [(2, "EcritureLib", "formula_like", "run-1"),
+                                  (3, "CompteLib", "formula_like", "run-1")]

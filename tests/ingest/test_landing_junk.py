@@ -76,7 +76,8 @@ def test_the_log_line_says_why_the_file_is_skipped(tmp_path, caplog):
 
 def test_lock_files_of_the_tabular_sources_are_skipped_too(con, tmp_path):
     (tmp_path / "crm").mkdir()
-    (tmp_path / "crm" / "companies.csv").write_text("id,name,siren\nc1,Dupont SARL,552100554\n", encoding="utf-8")
+    (tmp_path / "crm" / "companies.csv").write_text("id,name,siren,type\nc1,Dupont SARL,552100554,client\n",
+                                                    encoding="utf-8")
     (tmp_path / "crm" / "~$companies.csv").write_bytes(b"\x0bjdupont   \x00\x00")
     (tmp_path / "crm" / "companies.csv.part").write_text("id,name,siren\nc1,Dup", encoding="utf-8")
     summary = ingest_source(con, tmp_path, CrmLoader(), "run-1")

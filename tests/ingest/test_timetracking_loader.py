@@ -360,3 +360,19 @@ def test_slash_dates_out_of_range_and_impossible_are_quarantined(con, landing):
     assert [(line, reason) for line, reason, _raw in rejections(con, "clockify.csv")] == [
         (2, "unreadable date '02/30/2025'"), (3, "implausible date '03/02/1900' (outside 1990..2100)")]
     assert [(row[8], row[12]) for row in entries(con, "clockify.csv")] == [(date(2025, 3, 2), 4)]
+
+
+def test_free_text_that_a_spreadsheet_would_run_is_kept_and_flagged(con, tmp_path):
+    from assets.ingest.registry import ingest_source
+    from assets.ingest.timetracking import TimeTrackingLoader
+
+    (tmp_path / "timetracking").mkdir()
+    (tmp_path / "timetracking" / "harvest.csv").write_text(
+        "Date,Client,Project,Task,Notes,Hours,Billable?,First Name,Last Name,Billable Rate\n"
+        "2026-10-01,Acme,Tenue,Saisie,=cmd|' /C calc'!A0,2,Yes,Julie,Moreau,95\n"
+        "2026-10-02,Acme,Tenue,Saisie,- relance client,2,Yes,@Julie,Moreau,95\n"
+        "2026-10-03,Acme,Tenue,Saisie,-12,2,Yes,Julie,Moreau,95\n", encoding="utf-8")
+    ingest_source(con, tmp_path, TimeTrackingLoader(), "run-1")
+    assert con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0] == 3
+    assert con.execute("SELECT line_number, column_name, rule FROM raw.ingest_flags ORDER BY 1, 2").fetchall() == [
+        (2, "Notes", "formula_like"), (3, "First Name", "formula_like"), (3, "Notes", "formula_like")]

@@ -36,7 +36,8 @@ TRICKY_NUMBERS = ["12", "12.5", "1 234,50", " -3.2 ", "+4", ".5", "5.", "1e3", "
                   "99999999999999999999", "1.005", "999.999", "999.99", "1000", "12€", "１２"]
 TRICKY_DATES = ["2025-02-28", "2025-02-30", "2025-2-3", "2025-13-01", "2025-03-01T10:00:00+01:00",
                 "31/12/2025", "2025/03/01", "20250301", "0001-01-01", "2025-03-01 10:00", "abc", "2025-00-10"]
-TRICKY_INTEGERS = ["1", "-1", "+2", " 3 ", "1.0", "1e2", "9223372036854775807", "9223372036854775808", "x"]
+TRICKY_INTEGERS = ["1", "-1", "+2", " 3 ", "1.0", "1e2", "9223372036854775807", "9223372036854775808", "x",
+                   "1" * 5000]
 
 
 @pytest.mark.parametrize("text", TRICKY_NUMBERS)
@@ -155,3 +156,24 @@ def test_flags_of_a_superseded_version_stay_with_that_version(con, landing):
     current = con.execute("SELECT count(*) FROM raw.ingest_flags JOIN raw.ingest_files USING (file_path, sha256)"
                           " WHERE status = 'loaded'").fetchone()[0]
     assert current == 0
+
+
+def test_a_missing_column_is_said_once_and_a_missing_value_on_its_line(con, landing):
+    write(landing, "crm/invoices.csv", "id,company_id,number,date,status,total_excl_tax\n"
+          "i1,c1,F1,2025-03-01,paid,100\n"
+          "i2,c1,F2,,paid,100\n"
+          "i3,c1,F3,2025-03-02,,\n")
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    assert counts(con, "crm/invoices.csv") == (3, 3, 0)
+    assert flags(con, "crm/invoices.csv") == [
+        (1, "total_incl_tax", None, "missing_column"),  # said once, on the header line
+        (3, "date", None, "missing_value"),
+        (4, "status", None, "missing_value"),
+        (4, "total_excl_tax", None, "missing_value"),
+    ]
+
+
+def test_a_semicolon_file_starting_with_a_blank_line_is_read_with_its_own_separator(con, landing):
+    write(landing, "practice/offices.csv", "\nid;name\no1;Annecy\n")
+    ingest_source(con, landing, PracticeLoader(), "run-1")
+    assert con.execute("SELECT id, name, _line_number FROM raw.practice_offices").fetchall() == [("o1", "Annecy", 3)]
