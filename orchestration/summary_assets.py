@@ -23,7 +23,8 @@ def build_client_summaries(dbt: DbtSteps) -> list:
         key=key, group_name="summaries", kinds={"duckdb", "openai"},
         deps=[facts_key, opportunity_keys(dbt)["opportunity_history"]],
         description="Five-card summary of each client: the facts from the marts, the wording by the LLM when "
-                    "OPENAI_API_KEY is set (cached by facts hash), else by a deterministic template.",
+                    "OPENAI_API_KEY is set (cached by client and facts hash), else by a deterministic template. "
+                    "Secrets (IBANs, NIR, cards, addresses, credentials, contacts, names) never leave the firm.",
     )
     @retry_transient
     def client_summaries(context: dg.AssetExecutionContext, vigie: VigieResource) -> dg.MaterializeResult:
@@ -34,8 +35,9 @@ def build_client_summaries(dbt: DbtSteps) -> list:
         return dg.MaterializeResult(metadata={"dagster/row_count": report.clients, "summary": report.summary()})
 
     @dg.asset_check(asset=key, name="summaries_grounded",
-                    description="Every number and date the LLM wrote is in the client's facts; a summary that is "
-                                "not was replaced by the template and is listed here.")
+                    description="Every number and date the LLM wrote is in the client's facts (same kind, same sign), "
+                                "with no URL and no formula-like card; a summary that is not was replaced by the "
+                                "template and is listed here.")
     def summaries_grounded(vigie: VigieResource) -> dg.AssetCheckResult:
         with vigie.connect_warehouse(read_only=True) as con:
             failed = con.execute(f"select client_id, grounding_issues from {SUMMARIES_TABLE} "

@@ -1,6 +1,8 @@
 """Cards the language model already wrote, kept across runs in the warehouse: a client whose facts, the prompt,
-the model and the language are unchanged is not sent again. The cache keeps the model's cards as written; the
-grounding check runs again on every use, so an improved check also judges old answers."""
+the model and the language are unchanged is not sent again. The key names the client too, so two clients with
+identical facts each keep their own cards. The cache keeps the model's cards as written; the grounding check runs
+again on every use, so an improved check also judges old answers. The writer stores new cards in the same
+transaction as the summaries table (writer.py): the cache never holds cards the table did not take."""
 
 from __future__ import annotations
 
@@ -21,8 +23,22 @@ class CachedCards:
     generated_at: datetime
 
 
-def cache_key(facts_hash: str, model: str, language: str) -> str:
-    return hashlib.sha256(f"{facts_hash}|{PROMPT_VERSION}|{model}|{language}".encode()).hexdigest()
+@dataclass(frozen=True)
+class CacheEntry:
+    """New cards to keep, written with the summaries table (`store_cached`)."""
+
+    key: str
+    client_id: str
+    language: str
+    model: str
+    facts_hash: str
+    cards: SummaryCards
+    generated_at: datetime
+
+
+def cache_key(client_id: str, facts_hash: str, model: str, language: str) -> str:
+    return hashlib.sha256(
+        f"{client_id}|{facts_hash}|{PROMPT_VERSION}|{model}|{language}".encode()).hexdigest()
 
 
 def ensure_cache_table(con) -> None:
@@ -47,12 +63,15 @@ def load_cached(con, keys: Iterable[str]) -> dict[str, CachedCards]:
     return {row[0]: CachedCards(SummaryCards(*row[1:-1]), row[-1]) for row in rows}
 
 
-def store_cached(con, key: str, *, client_id: str, language: str, model: str, facts_hash: str,
-                 cards: SummaryCards, generated_at: datetime) -> None:
-    """Keep the cards under `key`; the client's older cards in this language go (their facts are gone)."""
-    con.execute(f"DELETE FROM {CACHE_TABLE} WHERE client_id = ? AND language = ?", [client_id, language])
+def store_cached(con, entry: CacheEntry) -> None:
+    """Keep the cards under their key; the client's older cards in this language go (their facts are gone).
+    Call it inside the transaction that writes the summaries table."""
+    con.execute(f"DELETE FROM {CACHE_TABLE} WHERE client_id = ? AND language = ? AND cache_key <> ?",
+                [entry.client_id, entry.language, entry.key])
+    # OR REPLACE: a refreshed client gets the same key again
     con.execute(
-        f"INSERT INTO {CACHE_TABLE} (cache_key, client_id, language, model, prompt_version, facts_hash,"
+        f"INSERT OR REPLACE INTO {CACHE_TABLE} (cache_key, client_id, language, model, prompt_version, facts_hash,"
         f" {', '.join(CARD_FIELDS)}, generated_at) VALUES ({', '.join('?' * (7 + len(CARD_FIELDS)))})",
-        [key, client_id, language, model, PROMPT_VERSION, facts_hash, *cards.texts().values(), generated_at],
+        [entry.key, entry.client_id, entry.language, entry.model, PROMPT_VERSION, entry.facts_hash,
+         *entry.cards.texts().values(), entry.generated_at],
     )

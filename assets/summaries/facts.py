@@ -1,9 +1,14 @@
 """The facts a client's summary is written from: the dbt facts of cards 1 to 4, the Vigie missions suggested to
 the client, with what must not leave the firm taken out, and their hash (the cache knows a client by it).
 
-Taken out of every text (notes, product and opportunity names, trigger sentences): e-mail addresses, phone
-numbers, the names of the firm's collaborators (practice export and time-tracking users), and any name written
-after a civility (M., Mme, Madame, Mr, Dr...). The company's own name is kept: it is what the summary is about.
+Taken out of every text (notes, product and opportunity names, trigger sentences), each replaced by a mark:
+IBANs (FR76 3000 6000 ..., any country, spaced or not), French social security numbers (NIR, 15 digits, spaced
+or not), card numbers (13 to 19 digits passing the Luhn check, spaces or dashes allowed), postal addresses ("12
+rue de la Paix", "3 bis avenue ...", "BP 123", "75008 Paris", "221B Baker Street"), what follows a credential word
+("mot de passe : ...", "mdp=...", "password is ...", "login: ...", "identifiant est ..."), e-mail addresses, phone
+numbers, the names of the firm's collaborators (practice export and time-tracking users), any name written after
+a civility (M., Mme, Madame, Mr, Dr, Me...) and any name followed by a role ("Jean Dupont (gérant)", "Marie
+Martin, DAF", "John Smith - CEO"). The company's own name is kept: it is what the summary is about.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ MISSIONS_TABLE = "opportunities.opportunity_history"
 INTERACTIONS_WINDOW_MONTHS = 6  # card 4's window, as int_summaries__client_facts computes it
 
 EMAIL_MARK, PHONE_MARK, PERSON_MARK = "[email]", "[phone]", "[person]"
+IBAN_MARK, NIR_MARK, CARD_MARK = "[iban]", "[social-security-number]", "[card]"
+ADDRESS_MARK, CREDENTIAL_MARK = "[address]", "[credential]"
+MARKS = (EMAIL_MARK, PHONE_MARK, PERSON_MARK, IBAN_MARK, NIR_MARK, CARD_MARK, ADDRESS_MARK, CREDENTIAL_MARK)
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _FRENCH_PHONE = re.compile(
@@ -34,6 +42,64 @@ _CAPITALISED = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:[-'’][^\W\d_]+)*"
 _CIVILITY_NAME = re.compile(
     r"(?<![^\W\d_])(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Monsieur|Madame|Mademoiselle|Maître|Me|Dr\.?|"
     r"Docteur)\s+" + _CAPITALISED + r"(?:\s+" + _CAPITALISED + r")?")
+
+_SEP = r"[\x20\u00a0\u202f]?"  # one optional space between groups
+# two letters, two check digits, then 11 to 30 letters or digits, in groups or not
+_IBAN = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:" + _SEP + r"[A-Z0-9]){11,30}(?![^\W_])")
+# sex, year, month, department (2A/2B in Corsica), commune, order, key
+_NIR = re.compile(r"(?<![\w])[12]" + _SEP + r"\d{2}" + _SEP + r"\d{2}" + _SEP + r"(?:\d{2}|2[AaBb])" + _SEP
+                  + r"\d{3}" + _SEP + r"\d{3}" + _SEP + r"\d{2}(?![\w])")
+_CARD = re.compile(r"(?<![\d\w])\d(?:[\x20\u00a0\u202f\-]?\d){12,18}(?!\d)")
+_SIRET_BEFORE = re.compile(r"siret\W{0,5}\Z", re.IGNORECASE)
+_STREET_TYPES = (
+    "rue|avenue|av\\.|bd|boulevard|bld|place|pl\\.|chemin|ch\\.|allée|allee|impasse|imp\\.|route|rte|quai|cours|"
+    "square|passage|voie|faubourg|fbg|rond-point|sentier|hameau|lieu-dit|résidence|residence|parvis|esplanade|"
+    "cité|cite|villa|promenade|mail|clos|lotissement|zone|za|zi|zac|parc"
+)
+_SPACES = r"[\x20\u00a0\u202f]"
+_STREET_CONNECTOR = r"(?:(?:de|du|des|la|le|les|à|au|aux|sur|sous|en|et)(?![^\W\d_])|l['’]|d['’])"
+# "12 rue de la Paix", "3 bis avenue Victor Hugo", "12-14, chemin des Vignes", "5 rue du 8 Mai 1945": after the
+# street type, capitalised words and numbers, each maybe after connectors; a lower-case word only after one
+_FRENCH_STREET = re.compile(
+    r"(?<![\w,.])\d{1,4}(?:[\-/]\d{1,4})?(?:" + _SEP + r"(?:bis|ter|quater|[A-Za-z](?![^\W\d_])))?,?" + _SPACES
+    + r"+(?i:" + _STREET_TYPES + r")(?![^\W\d_])"
+    r"(?:" + _SPACES + r"+(?:" + _STREET_CONNECTOR + _SPACES + r"*)*(?:" + _CAPITALISED + r"|\d{1,4}(?!\d)(?![,.]\d))"
+    r"|" + _SPACES + r"+(?:" + _STREET_CONNECTOR + _SPACES + r"*)+[^\W\d_]+(?:[\-'’][^\W\d_]+)*)*")
+_ENGLISH_STREET = re.compile(
+    r"(?<![\w,.])\d{1,5}[A-Za-z]?(?:[\x20\u00a0\u202f]+[A-Z][\w'’\-]*){1,4}[\x20\u00a0\u202f]+"
+    r"(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|Drive|Boulevard|Blvd\.?|Court|Ct\.?|Place|Square|Way|"
+    r"Close|Terrace|Crescent|Gardens|Parkway|Highway|Row|Mews|Hill|Park)(?![\w])")
+_POST_BOX = re.compile(r"(?<![\w])(?:BP|B\.P\.|CS|TSA|bo[iî]te postale|PO Box|P\.O\. Box)[\x20\u00a0\u202f]*\d{1,6}"
+                       r"(?![\d])", re.IGNORECASE)
+# a 5-digit postcode of a French department, then the town ("Paris", "Saint-Martin-de-Ré", "Aix-en-Provence",
+# "Le Bourget"), then CEDEX; not an amount ('85000 HT')
+_POSTCODE_TOWN = re.compile(
+    r"(?<![\w,.])(?:0[1-9]|[1-8]\d|9[0-8])\d{3}" + _SPACES + r"+(?!(?i:HT|TTC|EUR|euros?|TVA|HTVA)(?![^\W\d_]))"
+    + _CAPITALISED + r"(?:" + _SPACES + _CAPITALISED + r"|-(?:sur|sous|en|lès|lez|les|le|la|de|du|des|et)(?=-))*"
+    r"(?:-" + _CAPITALISED + r")*(?:" + _SPACES + r"+CEDEX(?:" + _SPACES + r"*\d{1,2})?)?")
+# what follows a credential word, maybe a few words later, after ':', '=' or 'est' / 'is'
+_CREDENTIAL = re.compile(
+    r"(?P<label>(?<![^\W\d_])(?:mots?" + _SPACES + r"+de" + _SPACES + r"+passe|mdp|password|passwd|pwd|passcode|"
+    r"login|identifiants?|username|code" + _SPACES + r"+(?:d['’]acc[eè]s|secret|pin))(?![^\W\d_])"
+    r"(?:" + _SPACES + r"+[^\s:=]{1,25}){0,3}?(?:" + _SPACES + r"*[:=]|" + _SPACES + r"+(?:est|is)(?![^\W\d_])))"
+    + _SPACES + r"*(?P<secret>\S+?)(?=[.,;)\]]*(?:\s|$))",
+    re.IGNORECASE)
+_ROLES = (
+    r"(?i:g[ée]rante?s?|co-?g[ée]rante?s?|DAF|DG|DGA|DGD|PDG|CEO|CFO|COO|CTO|CMO|CIO|DRH|RH|DSI|VP|"
+    r"pr[ée]sidente?|directeur|directrice|dirigeante?|comptable|expert-comptable|cheffe?\s+comptable|associée?|"
+    r"fondateur|fondatrice|co-?fondat(?:eur|rice)|secr[ée]taire|assistante?|responsable|manager|founder|"
+    r"co-?founder|owner|director|accountant|chairman|chairwoman|president|head|tr[ée]sori[eè]re?|avocate?|"
+    r"notaire|salariée?|employée?|stagiaire|conjointe?|[ée]pouse|[ée]poux|contr[ôo]leur|contr[ôo]leuse|"
+    r"commerciale?|g[ée]rant\s+de\s+fait|mandataire|liquidateur|administrat(?:eur|rice)|partner|associate|"
+    r"CAC|commissaire\s+aux\s+comptes|juriste|auditeur|auditrice|consultante?|office\s+manager)"
+)
+# one to three capitalised (or upper-case) words, then a role in parentheses, after a comma or after a dash
+_NAME_WITH_ROLE = re.compile(
+    r"(?<![^\W\d_])(?P<name>" + _CAPITALISED + r"(?:[\x20\u00a0]+" + _CAPITALISED + r"){0,2})"
+    r"(?=[\x20\u00a0]*\([\x20\u00a0]*(?:" + _ROLES + r")(?![^\W\d_])"
+    r"|[\x20\u00a0]*,[\x20\u00a0]*(?:notre[\x20\u00a0]+|our[\x20\u00a0]+|the[\x20\u00a0]+|le[\x20\u00a0]+|la[\x20\u00a0]+)?"
+    r"(?:" + _ROLES + r")(?![^\W\d_])"
+    r"|[\x20\u00a0]+[-–—][\x20\u00a0]*(?:" + _ROLES + r")(?![^\W\d_]))")
 
 
 @dataclass(frozen=True)
@@ -55,12 +121,22 @@ class Redactor:
         self._names = re.compile("|".join(patterns)) if patterns else None
 
     def redact(self, text: str) -> str:
+        # the long digit runs first: a phone pattern would take a piece of an IBAN or a card number
+        text = _IBAN.sub(_iban, text)
+        text = _NIR.sub(NIR_MARK, text)
+        text = _CARD.sub(_card, text)
+        text = _CREDENTIAL.sub(lambda m: m.group(0)[:m.start("secret") - m.start()] + CREDENTIAL_MARK, text)
         text = _EMAIL.sub(EMAIL_MARK, text)
+        text = _ENGLISH_STREET.sub(ADDRESS_MARK, text)
+        text = _FRENCH_STREET.sub(ADDRESS_MARK, text)
+        text = _POST_BOX.sub(ADDRESS_MARK, text)
+        text = _POSTCODE_TOWN.sub(ADDRESS_MARK, text)
         text = _FRENCH_PHONE.sub(PHONE_MARK, text)
         text = _INTERNATIONAL_PHONE.sub(_international_phone, text)
         if self._names:
             text = _replace_spans(text, [m.span() for m in self._names.finditer(_fold(text))], PERSON_MARK)
-        return _CIVILITY_NAME.sub(PERSON_MARK, text)
+        text = _CIVILITY_NAME.sub(PERSON_MARK, text)
+        return _NAME_WITH_ROLE.sub(PERSON_MARK, text)
 
 
 def load_client_facts(con, redactor: Redactor | None = None) -> list[ClientFacts]:
@@ -196,6 +272,29 @@ def _redacted(value, redactor: Redactor):
 
 
 # ---- redaction ----
+
+
+def _iban(match: re.Match) -> str:
+    # an IBAN has digits after its check digits; a word such as 'FR76ABCDEFGHIJK' alone is not one
+    body = re.sub(r"\s", "", match.group(0))[4:]
+    return IBAN_MARK if sum(c.isdigit() for c in body) >= 6 else match.group(0)
+
+
+def _card(match: re.Match) -> str:
+    """A card number: 13 to 19 digits that pass the Luhn check (a SIRET, which passes it too, is kept)."""
+    if _SIRET_BEFORE.search(match.string, 0, match.start()):
+        return match.group(0)
+    digits = [int(c) for c in match.group(0) if c.isdigit()]
+    return CARD_MARK if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
+
+
+def _luhn(digits: list[int]) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
 
 
 def _international_phone(match: re.Match) -> str:

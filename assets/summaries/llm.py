@@ -3,7 +3,12 @@
 Transport failures (timeouts, connection errors, 408/409/429/5xx) are retried by the SDK itself, with its
 exponential backoff (honouring the server's Retry-After); a reply that is not the five cards is asked again a few
 times. Whatever happens, `CardWriter.write` returns a result and never raises: the summaries fall back to the
-template for that client."""
+template for that client.
+
+A failure is kept as one category of ERROR_CATEGORIES, never as the provider's words: an error body may echo the
+request, the API key included ("Incorrect API key provided: ..."), and whatever is kept ends up in the warehouse,
+the published marts and the logs. `WriteResult.detail` says a little more for the logs (the exception's class and
+HTTP status), still without the provider's text."""
 
 from __future__ import annotations
 
@@ -17,6 +22,12 @@ from assets.summaries.models import RESPONSE_FORMAT, MalformedReply, SummaryCard
 from assets.summaries.prompt import build_messages
 
 DEFAULT_MODEL = "gpt-4o-mini"
+
+TIMEOUT, RATE_LIMIT, REFUSED, MALFORMED, UNAVAILABLE = "timeout", "rate_limit", "refused", "malformed", "unavailable"
+# timeout: no answer in time; rate_limit: 429 after the retries; refused: 401/403, a content filter or the model's
+# refusal, any other 4xx; malformed: a reply that is not the five cards; unavailable: 5xx, connection errors, an
+# endpoint that does not exist or a client that cannot be built
+ERROR_CATEGORIES = (TIMEOUT, RATE_LIMIT, REFUSED, MALFORMED, UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,9 @@ class SummarySettings:
 @dataclass(frozen=True)
 class WriteResult:
     cards: SummaryCards | None
-    error: str | None = None
+    error: str | None = None  # one of ERROR_CATEGORIES
     request_failed: bool = False  # the API itself failed (as opposed to a reply that was not the cards)
+    detail: str | None = None  # for the logs: exception class, HTTP status; never the provider's text
 
 
 class CardWriter:
@@ -61,7 +73,7 @@ class CardWriter:
 
     def write(self, facts: dict, language: str) -> WriteResult:
         messages = build_messages(facts, language)
-        problem = "no attempt"
+        category, problem = MALFORMED, "no attempt"
         for _ in range(max(1, self.settings.reply_attempts)):
             try:
                 completion = self._client.chat.completions.create(
@@ -70,18 +82,24 @@ class CardWriter:
                     store=False,  # the firm's client data is not kept by the provider
                 )
             except openai.OpenAIError as error:
-                return WriteResult(None, _describe(error), request_failed=True)
-            except ValueError as error:  # the SDK lets a response body that is not JSON out as a decoding error
-                problem = f"response body is not JSON ({error})"
+                return WriteResult(None, error_category(error), request_failed=True, detail=_describe(error))
+            except ValueError:  # the SDK lets a response body that is not JSON out as a decoding error
+                category, problem = MALFORMED, "response body is not JSON"
                 continue
             try:
                 return WriteResult(_cards(completion))
+            except _Refused as refusal:
+                category, problem = REFUSED, str(refusal)
             except MalformedReply as error:
-                problem = str(error)
-        return WriteResult(None, f"malformed reply: {problem}")
+                category, problem = MALFORMED, str(error)
+        return WriteResult(None, category, detail=problem)
 
     def close(self) -> None:
         self._client.close()
+
+
+class _Refused(MalformedReply):
+    """The model or the provider's filter declined to answer."""
 
 
 def _cards(completion) -> SummaryCards:
@@ -91,11 +109,30 @@ def _cards(completion) -> SummaryCards:
     choice = choices[0]
     if choice.finish_reason == "length":
         raise MalformedReply("reply cut at the token limit")
+    if choice.finish_reason == "content_filter":
+        raise _Refused("reply stopped by the content filter")
     if choice.message.refusal:
-        raise MalformedReply(f"model refused: {choice.message.refusal[:200]}")
+        raise _Refused("the model refused")  # its words stay out of the logs and the tables
     return parse_cards(choice.message.content)
 
 
+def error_category(error: BaseException) -> str:
+    """What kind of failure an exception of the openai SDK is, as one of ERROR_CATEGORIES."""
+    if isinstance(error, openai.APITimeoutError):
+        return TIMEOUT
+    if isinstance(error, openai.RateLimitError):
+        return RATE_LIMIT
+    if isinstance(error, openai.APIResponseValidationError):
+        return MALFORMED
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        if status >= 500 or status in (404, 408, 409):
+            return UNAVAILABLE
+        return REFUSED  # 401, 403, a content filter's 400, any other request the provider turned down
+    return UNAVAILABLE  # connection errors, and anything else the SDK raises
+
+
 def _describe(error: openai.OpenAIError) -> str:
+    """The exception's class and HTTP status: never str(error), which quotes the provider's answer."""
     status = getattr(error, "status_code", None)
-    return f"{type(error).__name__}{f' (HTTP {status})' if status else ''}: {str(error)[:300]}"
+    return f"{type(error).__name__}{f' (HTTP {status})' if status else ''}"

@@ -1,6 +1,7 @@
 """Deterministic cards written from the facts alone, in French or English: what the firm reads when no language
 model is configured, or when the model's answer cannot be used. Every figure and date comes from the facts, so
-these cards pass the grounding check by construction (tests check it)."""
+these cards pass the grounding check by construction (tests check it); the newest notes are quoted word for word
+(`quoted_notes`), as quotations the check leaves aside."""
 
 from __future__ import annotations
 
@@ -200,6 +201,11 @@ def _recent_interactions(card: dict, language: str, words: dict) -> str:
                              kind=NOTE_KINDS[language].get(n["kind"], n["kind"] or "?"), text=n["text"])
         for n in card["notes"][:NOTES_SHOWN])
     return words["notes"].format(count=format_number(card["notes_count"], language), months=months, items=items)
+
+
+def quoted_notes(facts: dict) -> list[str]:
+    """The note texts the template quotes word for word in its interactions card."""
+    return [n["text"] for n in facts["recent_interactions"]["notes"][:NOTES_SHOWN] if n["text"]]
 
 
 def _recommendations(facts: dict, language: str, words: dict) -> str:

@@ -2,10 +2,12 @@
 client, rewritten on every run.
 
 Each client gets the language model's cards when a key is configured, the model answered with the five cards and
-every number and date in them is in the facts; otherwise the template's cards (generator = template), with the
-reason in the row: grounding_status = failed and the invented tokens in grounding_issues, or the API's error in
-llm_error. The model's answers are cached (summaries.summary_cache), so an unchanged client is not sent again
-unless `refresh` is set. Nothing the model or its API does makes this fail."""
+every number and date in them is in the facts (and no card holds a URL or starts like a spreadsheet formula);
+otherwise the template's cards (generator = template), with the reason in the row: grounding_status = failed and
+what was wrong in grounding_issues, or the category of the API's failure in llm_error (llm.ERROR_CATEGORIES,
+never the provider's text). The model's answers are cached (summaries.summary_cache), so an unchanged client is
+not sent again unless `refresh` is set; new answers are cached in the transaction that writes the table. Nothing
+the model or its API does makes this fail."""
 
 from __future__ import annotations
 
@@ -16,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from assets.settings import LANGUAGES
-from assets.summaries.cache import cache_key, ensure_cache_table, load_cached, store_cached
+from assets.summaries.cache import CacheEntry, cache_key, ensure_cache_table, load_cached, store_cached
 from assets.summaries.facts import ClientFacts, load_client_facts
-from assets.summaries.grounding import check_grounding
-from assets.summaries.llm import CardWriter, SummarySettings, WriteResult
+from assets.summaries.grounding import check_grounding, check_model_cards
+from assets.summaries.llm import UNAVAILABLE, CardWriter, SummarySettings, WriteResult
 from assets.summaries.models import CARD_FIELDS, SummaryCards
 from assets.summaries.prompt import PROMPT_VERSION
-from assets.summaries.template import render_template
+from assets.summaries.template import quoted_notes, render_template
 from assets.warehouse import relation_exists, replace_table, transaction
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,8 @@ SUMMARY_COLUMNS = {
     "facts_hash": "VARCHAR NOT NULL",
     "generated_at": "TIMESTAMP NOT NULL",  # UTC; for cached cards, when the model wrote them
     "grounding_status": "VARCHAR NOT NULL",  # passed, or failed: the text had figures or dates not in the facts
-    "grounding_issues": "VARCHAR",  # the invented numbers and dates, as written, '; '-separated
-    "llm_error": "VARCHAR",  # why the model's cards could not be had (API error, malformed reply)
+    "grounding_issues": "VARCHAR",  # URL / formula found, then the invented numbers and dates as written; '; '
+    "llm_error": "VARCHAR",  # why the model's cards could not be had: one of llm.ERROR_CATEGORIES
     "from_cache": "BOOLEAN NOT NULL",
 }
 
@@ -103,7 +105,8 @@ def write_client_summaries(con, *, language: str, refresh: bool = False,
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
     settings = settings or SummarySettings.from_env()
     clients = load_client_facts(con)
-    model_cards = _model_cards(con, clients, language, refresh, settings) if settings.uses_llm else {}
+    to_cache: list[CacheEntry] = []
+    model_cards = _model_cards(con, clients, language, refresh, settings, to_cache) if settings.uses_llm else {}
     report = SummaryReport(language, settings.model if settings.uses_llm else None)
     now = _now()
     unchanged_since = _generated_at_by_content(con)
@@ -114,15 +117,16 @@ def write_client_summaries(con, *, language: str, refresh: bool = False,
         row["generated_at"] = unchanged_since.get(_content(row), row["generated_at"])
         report.count(row)
         rows.append(row)
-    _replace_summaries(con, rows)
+    _replace_summaries(con, rows, to_cache)
     log.info(report.summary())
     return report
 
 
-def _model_cards(con, clients: list[ClientFacts], language: str, refresh: bool,
-                 settings: SummarySettings) -> dict[str, _ModelCards]:
+def _model_cards(con, clients: list[ClientFacts], language: str, refresh: bool, settings: SummarySettings,
+                 to_cache: list[CacheEntry]) -> dict[str, _ModelCards]:
+    """The model's cards of every client, from the cache or the API; new ones are appended to `to_cache`."""
     ensure_cache_table(con)
-    keys = {c.client_id: cache_key(c.facts_hash, settings.model, language) for c in clients}
+    keys = {c.client_id: cache_key(c.client_id, c.facts_hash, settings.model, language) for c in clients}
     cached = {} if refresh else load_cached(con, keys.values())
     found = {c.client_id: _ModelCards(hit.cards, hit.generated_at, from_cache=True)
              for c in clients if (hit := cached.get(keys[c.client_id]))}
@@ -132,23 +136,22 @@ def _model_cards(con, clients: list[ClientFacts], language: str, refresh: bool,
     try:
         writer = CardWriter(settings)
     except Exception as error:  # a configuration the SDK refuses (a malformed base URL...) fails no run either
-        log.exception("cannot build the openai client")
-        problem = f"openai client not built: {type(error).__name__}: {error}"
-        return {**found, **{c.client_id: _ModelCards(None, _now(), problem) for c in to_send}}
+        # the class only: the message may quote the configuration
+        log.error("cannot build the openai client (%s)", type(error).__name__)
+        return {**found, **{c.client_id: _ModelCards(None, _now(), UNAVAILABLE) for c in to_send}}
     breaker = _Breaker(settings.max_consecutive_failures)
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.max_workers), thread_name_prefix="summaries") as pool:
             futures = {pool.submit(_write_one, writer, breaker, c.facts, language): c for c in to_send}
-            # the connection stays in this thread: each answer is cached as soon as it comes, so an interrupted
-            # run does not pay for it again
+            # the answers are cached with the table, in one transaction (_replace_summaries)
             for future in as_completed(futures):
                 client, result, now = futures[future], future.result(), _now()
                 if result.cards:
-                    store_cached(con, keys[client.client_id], client_id=client.client_id, language=language,
-                                 model=settings.model, facts_hash=client.facts_hash, cards=result.cards,
-                                 generated_at=now)
+                    to_cache.append(CacheEntry(keys[client.client_id], client.client_id, language, settings.model,
+                                               client.facts_hash, result.cards, now))
                 else:
-                    log.warning("client %s: no cards from %s (%s)", client.client_id, settings.model, result.error)
+                    log.warning("client %s: no cards from %s: %s (%s)", client.client_id, settings.model,
+                                result.error, result.detail)
                 found[client.client_id] = _ModelCards(result.cards, now, result.error)
     finally:
         writer.close()
@@ -175,13 +178,14 @@ class _Breaker:
 
 def _write_one(writer: CardWriter, breaker: _Breaker, facts: dict, language: str) -> WriteResult:
     if breaker.tripped:
-        return WriteResult(None, f"not sent: {breaker.limit} clients in a row failed at the API",
-                           request_failed=True)
+        return WriteResult(None, UNAVAILABLE, request_failed=True,
+                           detail=f"not sent: {breaker.limit} clients in a row failed at the API")
     try:
         result = writer.write(facts, language)
     except Exception as error:  # the summaries never fail the run because of the model
-        log.exception("unexpected error while writing a summary")
-        result = WriteResult(None, f"unexpected error: {type(error).__name__}: {error}", request_failed=True)
+        # the class only: an exception's message or traceback may quote the provider's answer
+        log.error("unexpected error while writing a summary (%s)", type(error).__name__)
+        result = WriteResult(None, UNAVAILABLE, request_failed=True, detail=f"unexpected {type(error).__name__}")
     breaker.record(result.request_failed)
     return result
 
@@ -193,7 +197,7 @@ def _summary_row(client: ClientFacts, language: str, model_cards: _ModelCards | 
     template = render_template(client.facts, language)
     if model_cards and model_cards.cards:
         row["from_cache"] = model_cards.from_cache
-        grounding = check_grounding(model_cards.cards.texts().values(), client.facts)
+        grounding = check_model_cards(model_cards.cards.texts(), client.facts)
         if grounding.passed:
             return {**row, **model_cards.cards.texts(), "generator": "llm", "model": model,
                     "prompt_version": PROMPT_VERSION, "generated_at": model_cards.generated_at,
@@ -201,10 +205,11 @@ def _summary_row(client: ClientFacts, language: str, model_cards: _ModelCards | 
         # cards that invent figures are not published: the template's are, and the failure stays in the row
     else:
         row["llm_error"] = model_cards.error if model_cards else None
-        grounding = check_grounding(template.texts().values(), client.facts)
+        # the notes the template quotes are quotations, not figures it states
+        grounding = check_grounding(template.texts().values(), client.facts, quotations=quoted_notes(client.facts))
     return {**row, **template.texts(), "generator": "template",
             "grounding_status": "passed" if grounding.passed else "failed",
-            "grounding_issues": "; ".join(grounding.invented) or None}
+            "grounding_issues": "; ".join(grounding.issues) or None}
 
 
 _CONTENT_COLUMNS = ("client_id", "language", *CARD_FIELDS, "generator", "model", "facts_hash")
@@ -222,9 +227,12 @@ def _generated_at_by_content(con) -> dict[tuple, datetime]:
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
-def _replace_summaries(con, rows: list[dict]) -> None:
-    """One transaction: readers see the previous summaries or the new ones, never a half-written table."""
+def _replace_summaries(con, rows: list[dict], to_cache: list[CacheEntry]) -> None:
+    """One transaction: readers see the previous summaries or the new ones, never a half-written table, and the
+    new cards enter the cache with the table that publishes them, or not at all."""
     with transaction(con):
+        for entry in to_cache:
+            store_cached(con, entry)
         replace_table(con, SUMMARIES_TABLE, SUMMARY_COLUMNS, rows)
 
 

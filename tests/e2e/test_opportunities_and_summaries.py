@@ -43,9 +43,16 @@ def matches(home) -> dict[tuple[str, str], tuple]:
     return {(c, r): (o, s, json.loads(e)) for c, r, o, s, e in rows}
 
 
+def only_the_deliberate_status_is_flagged(home) -> bool:
+    """The demo firm holds one undeclared opportunity status on purpose: exit code 2, and nothing else wrong."""
+    marts = home / "publish" / "marts.duckdb"
+    return (query(marts, "select count(*) from ingest_rejections") == [(0,)]
+            and query(marts, "select distinct rule, value from rpt_data_quality") == [("undeclared_value", "on_hold")])
+
+
 def test_every_starter_rule_fires_for_its_clients_and_none_for_healthy_controls(firm):
     home, report, code = firm
-    assert code == 0
+    assert code == 2 and only_the_deliberate_status_is_flagged(home)
     fired = matches(home)
     assert set(RULE_FOR_TAG.values()) | {"einvoicing_readiness"} == {rule for _, rule in fired}
     for siren, tags in report.scenarios.items():
@@ -93,7 +100,7 @@ def test_switch_off_dismisses_and_llm_summaries_never_publish_an_invented_figure
         code = run_vigie_in_process(home, "run", "--as-of", AS_OF)
     finally:
         fake.stop()
-    assert code == 0
+    assert code == 2 and only_the_deliberate_status_is_flagged(home)
     marts = home / "publish" / "marts.duckdb"
     status = query(marts, "select status, status_reason from fct_opportunities where client_id = ? "
                           "and rule_id = 'credit_management'", [dso_client])

@@ -80,6 +80,18 @@ def error(status: int) -> Responder:
     return lambda _: Reply(status, body, {"content-type": "application/json", "retry-after-ms": "5"})
 
 
+def error_echoing_key(status: int = 401) -> Responder:
+    """What OpenAI answers a wrong key: an error whose message quotes the key the request carried."""
+    def reply(_body: dict, authorization: str = "") -> Reply:
+        key = authorization.removeprefix("Bearer ")
+        body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}. You can find your API key at "
+                                                f"https://platform.openai.com/account/api-keys.",
+                                     "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}})
+        return Reply(status, body.encode(), {"content-type": "application/json"})
+    reply.wants_authorization = True
+    return reply
+
+
 def content(text: str) -> Responder:
     return lambda _: completion(text)
 
@@ -111,10 +123,12 @@ class FakeOpenAI:
     def script(self, *responders: Responder) -> None:
         self._script.extend(responders)
 
-    def answer(self, body: dict) -> Reply:
+    def answer(self, body: dict, authorization: str = "") -> Reply:
         with self._lock:
             self.requests.append(body)
             responder = self._script.popleft() if self._script else self.default
+        if getattr(responder, "wants_authorization", False):
+            return responder(body, authorization)
         return responder(body)
 
     def requests_for(self, client_name: str) -> list[dict]:
@@ -138,7 +152,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/chat/completions":
                 reply = Reply(404, b'{"error": {"message": "not found"}}')
             else:
-                reply = fake.answer(body)
+                reply = fake.answer(body, self.headers.get("authorization", ""))
             time.sleep(reply.delay)
             try:
                 self.send_response(reply.status)

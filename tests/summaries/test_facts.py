@@ -91,6 +91,9 @@ def test_personal_data_is_replaced_by_marks(text, expected):
     "Trésorerie nette : -2 450,00 € au 31/10/2026 ; compte 512000.",
     "Me rappeler demain : M. le maire est d'accord.",
     "Colinéaire et Manonville ne sont pas des personnes.",
+    "CA de 85000 HT, SIRET 732 829 320 00074, carte 4111 1111 1111 1112 (Luhn faux), TVA FR12345678901.",
+    "Acompte 30 % - Prévisionnel ; Bulletins de paie - 09/2026 ; Relancer le 12 pour la facture.",
+    "Le mot de passe a été changé ; login en panne.",
 ])
 def test_figures_dates_and_ordinary_words_are_kept(text):
     assert Redactor(["Manon Colin", "Jean Colin"]).redact(text) == text

@@ -12,7 +12,14 @@ import pytest
 
 from assets.summaries.facts import Redactor, client_facts, load_client_facts
 from assets.summaries.grounding import check_grounding
-from assets.summaries.template import NOTES_SHOWN, format_amount, format_date, format_number, render_template
+from assets.summaries.template import (
+    NOTES_SHOWN,
+    format_amount,
+    format_date,
+    format_number,
+    quoted_notes,
+    render_template,
+)
 
 NBSP = "\u00a0"
 
@@ -45,7 +52,8 @@ def test_the_sample_cards_pass_the_grounding_check(con):
     for client in load_client_facts(con):
         for language in ("fr", "en"):
             cards = render_template(client.facts, language)
-            assert check_grounding(cards.texts().values(), client.facts).passed, (client.client_id, language)
+            result = check_grounding(cards.texts().values(), client.facts, quotations=quoted_notes(client.facts))
+            assert result.passed, (client.client_id, language, result.invented)
 
 
 def test_the_newest_notes_are_quoted(con):
@@ -118,6 +126,6 @@ def test_random_clients_pass_the_grounding_check(language):
     for number in range(300):
         facts = client_facts(_random_row(rng, number), _random_missions(rng), Redactor()).facts
         cards = render_template(facts, language)
-        result = check_grounding(cards.texts().values(), facts)
+        result = check_grounding(cards.texts().values(), facts, quotations=quoted_notes(facts))
         assert result.passed, (number, result.invented, cards)
         assert all(cards.texts().values())
