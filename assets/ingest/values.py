@@ -37,11 +37,15 @@ class FieldType:
     required: bool = False
     precision: int = 18
     scale: int = 2
+    limit: int | None = None  # a number at or above it in size is implausible, even when its column holds it
 
 
-AMOUNT = FieldType("decimal", required=True)
-SECONDARY_AMOUNT = FieldType("decimal")
-QUANTITY = FieldType("decimal", required=True, precision=18, scale=4)
+# A firm's invoice, budget or price above ten billion euros is a broken cell, and summed with others it would no
+# longer fit the marts' DECIMAL(18,2): such a line cannot be used.
+PLAUSIBLE_AMOUNT = 10**10
+
+AMOUNT = FieldType("decimal", required=True, limit=PLAUSIBLE_AMOUNT)
+QUANTITY = FieldType("decimal", required=True, precision=18, scale=4, limit=PLAUSIBLE_AMOUNT)
 PERCENTAGE = FieldType("decimal", precision=5, scale=2)
 DOCUMENT_DATE = FieldType("date", required=True)
 SECONDARY_DATE = FieldType("date")
@@ -151,9 +155,13 @@ def check_values(table: str, values: dict[str, str | None], absent=frozenset()) 
 
 def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
     if field_type.kind == "decimal":
-        if read_decimal(text, field_type.precision, field_type.scale) is not None:
-            return []
-        return _unreadable(name, text, field_type, _decimal_problem(name, text, field_type))
+        number = read_decimal(text, field_type.precision, field_type.scale)
+        if number is None:
+            return _unreadable(name, text, field_type, _decimal_problem(name, text, field_type))
+        if field_type.limit and abs(number) >= field_type.limit:
+            return _unreadable(name, text, field_type, f"number {text!r} in {name} is out of range (its size "
+                                                       f"must stay below {field_type.limit:,})")
+        return []
     if field_type.kind == "date":
         parsed = read_date(text)
         if parsed is None:
