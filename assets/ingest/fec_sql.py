@@ -126,10 +126,16 @@ def _date(column: str) -> str:
     return f"CASE WHEN {d} <> '' THEN try_strptime({text}, {DATE_FORMATS})::DATE END AS v_{column}"
 
 
+# A ledger line of a thousand billion euros or more is a broken cell, not an entry: DECIMAL(18,2) would hold it,
+# but a month's sum of a few of them would no longer fit the marts.
+TOO_LARGE = r"[+-]?0*[1-9][0-9]{12,}([.][0-9]*)?[+-]?"
+
+
 def _amount(column: str) -> str:
-    """DECIMAL(18,2); 0 when blank, NULL when not an amount in cents."""
+    """DECIMAL(18,2); 0 when blank, NULL when not an amount in cents or implausibly large."""
     a = f"a_{column}"
     return (f"CASE WHEN {a} = '' THEN 0::DECIMAL(18,2)"
+            f" WHEN regexp_full_match({a}, '{TOO_LARGE}') THEN NULL"
             f" WHEN regexp_full_match({a}, '{SIGN_FIRST}') THEN try_cast({a} AS DECIMAL(18,2))"
             f" WHEN regexp_full_match({a}, '{SIGN_LAST}')"
             f" THEN try_cast(right({a}, 1) || left({a}, -1) AS DECIMAL(18,2))"
@@ -154,11 +160,11 @@ def _problem(layout: FecLayout) -> str:
 
 
 def _amount_problem(column: str) -> str:
-    """Written as an amount but too large for DECIMAL(18,2), or not an amount at all: two different fixes."""
+    """Written as an amount but implausibly large, or not an amount at all: two different fixes."""
     a, name = f"a_{column}", FEC_FIELDS[column]
-    return (f"CASE WHEN regexp_full_match({a}, '[+-]?0*[1-9][0-9]{{16,}}([.][0-9]*)?[+-]?')"
-            f" THEN '{name} \"' || trim(f_{column}) || '\" is out of range (at most 16 digits before the"
-            f" decimal separator)'"
+    return (f"CASE WHEN regexp_full_match({a}, '{TOO_LARGE}')"
+            f" THEN '{name} \"' || trim(f_{column}) || '\" is out of range (a ledger line stays below"
+            f" 1 000 000 000 000)'"
             f" ELSE '{name} \"' || trim(f_{column}) || '\" is not an amount with at most two decimals' END")
 
 
