@@ -351,8 +351,8 @@ def _derive_siren(con, this_file: dict, layout: FecLayout, tally: _Tally, warnin
 
 def _derive_closing_date(con, this_file: dict, first: date | None, last: date | None,
                          warnings: list[str]) -> date | None:
-    """A file name without a closing date: 12 months from the start of the fiscal year the file opens, else the
-    last entry date (which moves with each monthly re-export, so those no longer replace each other)."""
+    """A file name without a closing date: 12 months from the start of the fiscal year the file opens (its opening
+    entries, else its first entry's month), said in a warning."""
     if last is None:
         warnings.append("the file name has no closing date and no entry has one; it replaces no other file")
         return None
@@ -367,9 +367,10 @@ def _derive_closing_date(con, this_file: dict, first: date | None, last: date | 
         why = f"opening entries dated {opening.isoformat()}"
     elif first.day == 1:
         start, why = first, f"first entry on {first.isoformat()}"
-    if start is None:
-        warnings.append(f"the file name has no closing date; used the last entry date {last.isoformat()}")
-        return last
+    else:
+        # Not the last entry date: it moves with every monthly re-export, which would then never replace each
+        # other (January counted twice). The month of the first entry does not move.
+        start, why = first.replace(day=1), f"first entry in {first.strftime('%Y-%m')}, no opening entries"
     closing = start.replace(year=start.year + 1) - timedelta(days=1)
     warnings.append(f"the file name has no closing date; the entries open a fiscal year on {start.isoformat()} "
                     f"({why}), so used {closing.isoformat()}, 12 months later")

@@ -19,6 +19,7 @@ import errno
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,17 +130,23 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     source_dir = landing / loader.source
     files = loader.list_files(source_dir) if source_dir.is_dir() else []
     for index, path in enumerate(files, start=1):
-        file_path = path.relative_to(landing).as_posix()
+        file_path = landing_path(path, landing)
         summary.files_seen += 1
+        if file_path != path.relative_to(landing).as_posix():
+            _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, "name")),
+                               "the file name is not valid UTF-8 (an archive made on another system?); rename it",
+                               run_id, summary)
+            continue
         try:
             sha = file_sha256(path)
         except OSError as error:
             if error.errno not in FILE_READ_ERRNOS:
                 raise
-            _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error)),
-                               error, run_id, summary)
+            _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error.errno)),
+                               f"cannot be read: {error.strerror or error}", run_id, summary)
             continue
         if _already_recorded(con, file_path, sha):
+            _retire_what_it_replaced(con, file_path, sha)
             summary.files_unchanged += 1
             continue
         if on_progress and _worth_reporting(index, len(files)):
@@ -148,17 +155,28 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     return summary
 
 
-def _unreadable_sha(file_path: str, error: OSError) -> str:
+def landing_path(path: Path, landing: Path) -> str:
+    """The file's path relative to landing/, as recorded. A name that is not valid UTF-8 (a zip made on Windows)
+    cannot be stored as text: its undecodable bytes are written as \\xNN, so it can still be named."""
+    relative = path.relative_to(landing).as_posix()
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(relative).decode("utf-8", "backslashreplace")
+    return relative
+
+
+def _unreadable_sha(file_path: str, cause) -> str:
     """A stand-in version id for a file that cannot be read: the same on every run while the cause lasts, so the
     rejection is recorded once."""
-    return hashlib.sha256(f"unreadable:{file_path}:{error.errno}".encode()).hexdigest()
+    return hashlib.sha256(f"unreadable:{file_path}:{cause}".encode()).hexdigest()
 
 
-def _record_unreadable(con, loader, version: _Version, error: OSError, run_id: str, summary) -> None:
+def _record_unreadable(con, loader, version: _Version, reason: str, run_id: str, summary) -> None:
     if _already_recorded(con, version.file_path, version.sha):
         summary.files_unchanged += 1
         return
-    _reject(con, loader, version, f"cannot be read: {error.strerror or error}", run_id, summary)
+    _reject(con, loader, version, reason, run_id, summary)
 
 
 def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
@@ -167,13 +185,29 @@ def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
 
 
 def _already_recorded(con, file_path: str, sha: str) -> bool:
-    """A version held back as suspect is not: it is weighed again on every run (with the tolerance of the day)
-    until a sound version supersedes it."""
-    return con.execute("SELECT 1 FROM raw.ingest_files WHERE file_path = ? AND sha256 = ? AND status <> 'suspect'",
-                       [file_path, sha]).fetchone() is not None
+    """Whether this content of this path needs no work. Two recorded versions still do, and are loaded again:
+    - one held back as suspect: it is weighed again on every run (with the tolerance of the day) until a sound
+      version supersedes it;
+    - one superseded by another content of the same path that is no longer there: the file was put back (a
+      good export restored after a bad one), and what is on disk is what counts for that path."""
+    row = con.execute("SELECT status, superseded_by FROM raw.ingest_files WHERE file_path = ? AND sha256 = ?",
+                      [file_path, sha]).fetchone()
+    if row is None:
+        return False
+    status, superseded_by = row
+    return not (status == "suspect" or (status == "superseded" and superseded_by == file_path))
 
 
-def _forget_suspect(con, version: _Version) -> None:
+def _retire_what_it_replaced(con, file_path: str, sha: str) -> None:
+    """The version on disk is the one recorded as `sha`: a later suspect or rejected content of the same path
+    (a bad export since replaced by the good file again) is history, no longer a problem of the path."""
+    con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = file_path WHERE file_path = ?"
+                " AND sha256 <> ? AND status IN ('suspect', 'rejected') AND loaded_at > (SELECT max(loaded_at)"
+                " FROM raw.ingest_files WHERE file_path = ? AND sha256 = ?)", [file_path, sha, file_path, sha])
+
+
+def _forget_earlier_record(con, version: _Version) -> None:
+    """A version loaded again (see _already_recorded) starts from a clean slate, recorded as new."""
     for table in ("ingest_files", "ingest_rejections", "ingest_flags"):
         con.execute(f"DELETE FROM raw.{table} WHERE file_path = ? AND sha256 = ?", [version.file_path, version.sha])
 
@@ -181,7 +215,7 @@ def _forget_suspect(con, version: _Version) -> None:
 def _ingest_one(con, loader: SourceLoader, version: _Version, run_id: str, summary: IngestSummary,
                 shrink_tolerance: float) -> None:
     twin = con.execute("SELECT file_path FROM raw.ingest_files WHERE sha256 = ? AND status IN ('loaded', 'superseded')"
-                       " LIMIT 1", [version.sha]).fetchone()
+                       " AND file_path <> ? LIMIT 1", [version.sha, version.file_path]).fetchone()
     if twin:
         with transaction(con):
             report = FileReport(entity=None, rows_read=0, rows_loaded=0,
@@ -190,7 +224,7 @@ def _ingest_one(con, loader: SourceLoader, version: _Version, run_id: str, summa
         return
     try:
         with transaction(con):
-            _forget_suspect(con, version)
+            _forget_earlier_record(con, version)
             _load_and_record(con, loader, version, run_id, summary, shrink_tolerance)
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
             duckdb.OutOfRangeException) as refused:
@@ -331,7 +365,7 @@ def current_problems(con, landing: Path) -> list[str]:
 
     For each file still present, its latest recorded version counts; superseded versions no longer do.
     """
-    present = [p.relative_to(landing).as_posix() for p in landing.rglob("*") if p.is_file()]
+    present = [landing_path(p, landing) for p in landing.rglob("*") if p.is_file()]
     if not present:
         return []
     rows = con.execute(

@@ -470,17 +470,18 @@ def test_siren_missing_from_the_name_is_taken_from_its_digits_or_left_to_the_con
     assert (missing.siren, missing.closing_date, missing.warnings) == (None, None, [])
 
 
-def test_closing_date_missing_from_the_name_is_the_last_entry_date(tmp_path):
+def test_closing_date_missing_from_the_name_ends_twelve_months_after_the_first_entry_month(tmp_path):
     rows = [*sale(1, "10,00", "20230405"), *sale(2, "20,00", "20230630"), *sale(3, "5,00", "20230102")]
     loaded = load(tmp_path, fec_text(rows), name="123456789FEC.txt")
-    assert loaded.report.supersede_key == "123456789:2023-06-30"
-    assert set(loaded.column("closing_date")) == {date(2023, 6, 30)}
-    assert "the file name has no closing date; used the last entry date 2023-06-30" in loaded.report.warnings
+    assert loaded.report.supersede_key == "123456789:2023-12-31"
+    assert set(loaded.column("closing_date")) == {date(2023, 12, 31)}
+    assert ("the file name has no closing date; the entries open a fiscal year on 2023-01-01 (first entry in "
+            "2023-01, no opening entries), so used 2023-12-31, 12 months later") in loaded.report.warnings
 
 
 def test_invalid_closing_date_in_the_name_falls_back_to_the_entries(tmp_path):
     loaded = load(tmp_path, fec_text(sale(1, "10,00")), name="123456789FEC20231331.txt")
-    assert loaded.report.supersede_key == "123456789:2023-01-31"
+    assert loaded.report.supersede_key == "123456789:2023-12-31"
     assert "the closing date 20231331 in the file name is not a valid date" in loaded.report.warnings
 
 

@@ -241,14 +241,27 @@ def test_closing_date_is_twelve_months_after_the_fiscal_year_the_file_opens(tmp_
     assert {c for (_, _, c, _) in ledger(warehouse)} == {closing}
 
 
-def test_a_file_that_opens_no_fiscal_year_keeps_the_last_entry_date(tmp_path, warehouse):
+def test_a_file_that_opens_no_fiscal_year_counts_it_from_its_first_month(tmp_path, warehouse):
     landing = tmp_path / "landing"
     put(landing, "552100554/extrait.txt", fec_text([*sale(1, "1,00", "20240915"), *sale(2, "1,00", "20241015")]))
     ingest(warehouse, landing, "run-1")
     key, warnings = warehouse.execute("SELECT supersede_key, warnings FROM raw.ingest_files").fetchone()
     warnings = json.loads(warnings)
-    assert key == "552100554:2024-10-15"
-    assert "the file name has no closing date; used the last entry date 2024-10-15" in warnings
+    assert key == "552100554:2025-08-31"
+    assert ("the file name has no closing date; the entries open a fiscal year on 2024-09-01 (first entry in "
+            "2024-09, no opening entries), so used 2025-08-31, 12 months later") in warnings
+
+
+def test_monthly_re_exports_without_opening_entries_replace_each_other(tmp_path, warehouse):
+    landing = tmp_path / "landing"
+    january = [*sale(1, "100,00", "20250102"), *sale(2, "100,00", "20250131")]
+    put(landing, "123456789_export.txt", fec_text(january))
+    ingest(warehouse, landing, "run-1")
+    put(landing, "123456789_export.txt", fec_text([*january, *sale(3, "100,00", "20250228")]))
+    ingest(warehouse, landing, "run-2")
+    assert warehouse.execute("SELECT list(status ORDER BY loaded_at) FROM raw.ingest_files").fetchone()[0] == [
+        "superseded", "loaded"]
+    assert warehouse.execute("SELECT sum(debit) FROM raw.fec_lines").fetchone()[0] == 300
 
 
 def test_loader_report_carries_the_derived_identity(tmp_path, warehouse):

@@ -181,3 +181,43 @@ def test_a_truncated_time_report_is_held_back_like_any_other_export(con, landing
     summary = ingest_source(con, landing, TimeTrackingLoader(), "run-2")
     assert summary.files_suspect == 1
     assert con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0] == 20
+
+
+def test_the_good_export_put_back_after_a_truncated_one_ends_the_problem(con, landing):
+    write(landing, "crm/companies.csv", companies(500))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies.csv", COMPANIES_HEADER)
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert current_problems(con, landing)
+    write(landing, "crm/companies.csv", companies(500))  # the firm exports again, byte for byte yesterday's
+    ingest_source(con, landing, CrmLoader(), "run-3")
+    assert current_problems(con, landing) == []
+    assert company_count(con) == 500
+
+
+def test_a_file_put_back_to_an_earlier_content_is_what_counts_for_its_path(con, landing):
+    write(landing, "crm/companies.csv", companies(10))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies.csv", companies(7))
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert company_count(con) == 7
+    write(landing, "crm/companies.csv", companies(10))
+    summary = ingest_source(con, landing, CrmLoader(), "run-3")
+    assert company_count(con) == 10 and summary.files_loaded == 1
+    assert con.execute("SELECT list(status ORDER BY loaded_at) FROM raw.ingest_files").fetchone()[0] == [
+        "superseded", "loaded"]
+    ingest_source(con, landing, CrmLoader(), "run-4")  # and it stays so, without loading again
+    assert con.execute("SELECT count(*) FROM raw.ingest_files").fetchone()[0] == 2
+
+
+def test_a_file_name_that_is_not_utf8_is_rejected_by_name_and_the_others_load(con, landing):
+    import os
+
+    raw_name = os.fsdecode(b"companies_\xe9.csv")
+    (landing / "crm" / raw_name).write_text(companies(2), encoding="utf-8")
+    write(landing, "crm/invoices.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    summary = ingest_source(con, landing, CrmLoader(), "run-1")
+    assert summary.files_loaded == 1 and summary.files_rejected == 1
+    problems = current_problems(con, landing)
+    assert problems == ["crm/companies_\\xe9.csv: file rejected: the file name is not valid UTF-8 (an archive "
+                        "made on another system?); rename it"]
