@@ -372,21 +372,31 @@ def _row_text(keys: list[str], values: list) -> str:
     return json.dumps(dict(zip(keys, values, strict=True)), ensure_ascii=False)
 
 
-EXPORT_DATE = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[T_-]?\d{2}[-:h]?\d{2}(?:[-:]?\d{2})?)?(?!\d)")
+EXPORT_DATE = re.compile(r"(?<![0-9])(?P<year>[0-9]{4})[-_.]?(?P<month>[0-9]{2})[-_.]?(?P<day>[0-9]{2})(?![0-9])")
+EXPORT_TIME = re.compile(r"[T_-]?(?P<hour>[0-9]{2})[-:h]?(?P<minute>[0-9]{2})(?:[-:]?(?P<second>[0-9]{2}))?"
+                         r"(?![0-9])")
 
 
 def file_identity(relative_path: str) -> tuple[str, str]:
-    """A file's identity across exports (its path, lower-cased, without export dates) and its latest export
-    date as YYYYMMDD ('' when none): `crm_2026-10-31/Sellsy_Companies_20261031.csv` -> ('crm_/sellsy_companies_',
-    '20261031'). A bare year (`invoices_2024.csv`) is part of the identity: it names the period a file holds."""
+    """A file's identity across exports (its path, lower-cased, without its export date) and that export date as
+    YYYYMMDDHHMMSS ('' when none): `crm_2026-10-31/Sellsy_Companies.csv` -> ('crm_/sellsy_companies', '20261031000000').
+
+    Only a name holding exactly one date has an export date (with its time when one follows). A bare year
+    (`invoices_2024.csv`) or a range of dates (`invoices_2025-01-01_2025-01-31.csv`) names the period a file
+    holds: it is part of the identity, so each period's file counts."""
     lowered = str(Path(relative_path.lower()).with_suffix(""))  # a CSV export may be followed by a JSONL one
-    dates = ["".join(match.groups()) for match in EXPORT_DATE.finditer(lowered) if _is_date(*match.groups())]
-    identity = EXPORT_DATE.sub(lambda m: "" if _is_date(*m.groups()) else m.group(0), lowered)
-    return identity, max(dates, default="")
+    dates = [match for match in EXPORT_DATE.finditer(lowered) if _is_date(match)]
+    if len(dates) != 1:
+        return lowered, ""
+    [day] = dates
+    time = EXPORT_TIME.match(lowered, day.end())
+    end = time.end() if time and int(time["hour"]) < 24 and int(time["minute"]) < 60 else day.end()
+    clock = [time[part] or "00" for part in ("hour", "minute", "second")] if end != day.end() else ["00"] * 3
+    return lowered[:day.start()] + lowered[end:], "".join([day["year"], day["month"], day["day"], *clock])
 
 
-def _is_date(year: str, month: str, day: str) -> bool:
-    return 1990 <= int(year) <= 2100 and 1 <= int(month) <= 12 and 1 <= int(day) <= 31
+def _is_date(match: re.Match) -> bool:
+    return 1990 <= int(match["year"]) <= 2100 and 1 <= int(match["month"]) <= 12 and 1 <= int(match["day"]) <= 31
 
 
 def _field_warnings(keys: Sequence[str], present) -> list[str]:

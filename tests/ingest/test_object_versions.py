@@ -45,10 +45,13 @@ def company_count(con) -> int:
 
 
 @pytest.mark.parametrize("path, identity, export_date", [
-    ("sellsy_companies_2026-10-31.csv", "sellsy_companies_", "20261031"),
-    ("Sellsy_Companies_20261031.jsonl", "sellsy_companies_", "20261031"),
-    ("export-2026-10-31/companies.csv", "export-/companies", "20261031"),
+    ("sellsy_companies_2026-10-31.csv", "sellsy_companies_", "20261031000000"),
+    ("Sellsy_Companies_20261031.jsonl", "sellsy_companies_", "20261031000000"),
+    ("export-2026-10-31/companies.csv", "export-/companies", "20261031000000"),
+    ("export_20261031_1430/companies.csv", "export_/companies", "20261031143000"),
     ("invoices_2024.csv", "invoices_2024", ""),
+    ("invoices_2025-01-01_2025-01-31.csv", "invoices_2025-01-01_2025-01-31", ""),
+    ("invoices_20250131-20250228.csv", "invoices_20250131-20250228", ""),
     ("companies.csv", "companies", ""),
 ])
 def test_a_file_identity_drops_export_dates_and_keeps_periods(path, identity, export_date):
@@ -221,3 +224,19 @@ def test_a_file_name_that_is_not_utf8_is_rejected_by_name_and_the_others_load(co
     problems = current_problems(con, landing)
     assert problems == ["crm/companies_\\xe9.csv: file rejected: the file name is not valid UTF-8 (an archive "
                         "made on another system?); rename it"]
+
+
+def test_files_named_after_the_period_they_hold_all_count(con, landing):
+    write(landing, "crm/invoices_2025-01-01_2025-01-31.csv", INVOICES_HEADER + "i1,c1,,F1,2025-01-03,,paid,1,1,\n")
+    write(landing, "crm/invoices_2025-03-01_2025-03-31.csv", INVOICES_HEADER + "i2,c1,,F2,2025-03-03,,paid,1,1,\n")
+    summary = ingest_source(con, landing, CrmLoader(), "run-1")
+    assert summary.files_superseded == 0
+    assert con.execute("SELECT count(*) FROM raw.crm_invoices").fetchone()[0] == 2
+
+
+def test_exports_of_one_day_rank_by_their_time(con, landing):
+    write(landing, "crm/companies_20261031_1530.csv", companies(11))
+    write(landing, "crm/companies_20261031_1430.csv", companies(10))  # listed, and loaded, after the later one
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    assert statuses(con) == {"crm/companies_20261031_1430.csv": "superseded",
+                             "crm/companies_20261031_1530.csv": "loaded"}
