@@ -139,6 +139,8 @@ class _ChunkLoader:
         self.con.execute(self.repair_sql if repairable else NO_REPAIR_SQL)
         self._insert()
         self._flag_formula_like_labels()
+        if any(unreadable):
+            self._flag_unreadable_optional_fields()
         repaired = dict(self.con.execute(
             f"SELECT merged_into, count(*) FROM {REPAIRED_TABLE} GROUP BY ALL").fetchall())
         loaded = clean + sum(repaired.values())
@@ -188,6 +190,20 @@ class _ChunkLoader:
             " WHERE length(trim(value)) >= 2 AND regexp_matches(value, '^\\s*[=+@-]')"
             "  AND NOT regexp_full_match(value, '\\s*[+-]?[0-9\\s.,]+%?\\s*')",
             {"file": self.constants[3], "sha": self.constants[2]})
+
+    def _flag_unreadable_optional_fields(self) -> None:
+        """An optional date or Montantdevise written but unreadable is loaded as empty (the line stays usable):
+        one raw.ingest_flags row each, with the text as written, so the NULL is never silent."""
+        separator = "chr(9)" if self.layout.separator == "\t" else "'" + self.layout.separator.replace("'", "''") + "'"
+        fields = {flag: flag.removeprefix("bad_") for flag in SOFT_PROBLEMS}
+        selects = [f"SELECT line_number, '{FEC_FIELDS[field]}' AS name, trim(string_split(line, {separator})"
+                   f"[{self.layout.positions[field]}]) AS value FROM {CHUNK_TABLE} WHERE {flag} AND problem IS NULL"
+                   for flag, field in fields.items() if field in self.layout.positions]
+        self.con.execute(
+            "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
+            " SELECT $file, $sha, line_number, name, value, 'unreadable_value',"
+            " 'unreadable ' || name || ' \"' || value || '\"; loaded as empty'"
+            f" FROM ({' UNION ALL '.join(selects)})", {"file": self.constants[3], "sha": self.constants[2]})
 
     def _rejections(self) -> list[Rejection]:
         rows = self.con.execute(

@@ -108,7 +108,8 @@ def _typing_ctes(layout: FecLayout) -> str:
                        {_problem(layout)} AS problem, {_amounts_given(layout)} AS amounts_given,
                        {_soft_problems()}, {_line_values(layout)}, line
                 FROM typed),
-    checked AS (SELECT * REPLACE (CASE WHEN problem IS NOT NULL THEN line END AS line),
+    checked AS (SELECT * REPLACE (CASE WHEN problem IS NOT NULL OR {" OR ".join(SOFT_PROBLEMS)} THEN line END
+                                  AS line),
                        problem IS NULL AND amounts_given
                        AND NOT ({" OR ".join(SOFT_PROBLEMS)}) AS reads_cleanly
                 FROM flagged)"""

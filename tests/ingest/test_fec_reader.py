@@ -643,3 +643,16 @@ def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(tmp_path):
     flagged = con.execute("SELECT line_number, column_name, rule, run_id FROM raw.ingest_flags ORDER BY 1, 2")
     assert flagged.fetchall() == [(2, "EcritureLib", "formula_like", "run-1"),
                                   (3, "CompteLib", "formula_like", "run-1")]
+
+
+def test_unreadable_optional_fields_are_loaded_empty_and_flagged(tmp_path):
+    bad_date = entry(EcritureNum="7", PieceDate="20250230", Debit="10,00", Credit="0,00")
+    bad_currency = entry(EcritureNum="7", Montantdevise="abc", Idevise="USD", Debit="0,00", Credit="10,00")
+    con = duckdb.connect()
+    create_raw_schema(con)
+    write(tmp_path, fec_text([bad_date, bad_currency]))
+    ingest(con, tmp_path / "landing")
+    assert con.execute("SELECT piece_date, montant_devise FROM raw.fec_lines ORDER BY _line_number").fetchall() == [
+        (None, Decimal("0.00")), (date(2023, 1, 31), None)]
+    assert con.execute("SELECT line_number, column_name, value, rule FROM raw.ingest_flags ORDER BY 1").fetchall() == [
+        (2, "PieceDate", "20250230", "unreadable_value"), (3, "Montantdevise", "abc", "unreadable_value")]
