@@ -1,5 +1,8 @@
 """Checking the typed values of the CRM and practice exports, line by line, before they reach the raw layer.
 
+Readers trim what DuckDB's trim() trims, the Unicode space separators (a no-break space included), and not
+tabs or line breaks: a value is readable on both sides or on neither.
+
 The raw layer keeps these values as text and dbt staging types them with `try_cast`-style macros
 (dbt_project/macros/parsing.sql), which return NULL for what they cannot read. So that no value turns into a
 NULL without a word, every typed field is checked here with the same reading rules:
@@ -20,6 +23,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# what SQL's trim() removes around a value in DuckDB: the space separators (Unicode category Zs; test_values.py
+# checks this list against unicodedata and against DuckDB)
+SQL_TRIM = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 PLAUSIBLE_YEARS = range(1990, 2101)  # the oldest client file to the longest contract end a firm writes
 DECIMAL_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 ISO_DATE_TEXT = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
@@ -96,8 +102,8 @@ class UnusableLine(ValueError):
 def read_decimal(text: str, precision: int = 18, scale: int = 2) -> Decimal | None:
     """The value `parse_decimal` gives in staging (spaces removed, comma as decimal point), or None when it
     cannot read it or it does not fit DECIMAL(precision, scale)."""
-    cleaned = text.strip().replace(" ", "").replace(",", ".")
-    if not DECIMAL_TEXT.match(cleaned):
+    cleaned = text.strip(SQL_TRIM).replace(" ", "").replace(",", ".")
+    if not DECIMAL_TEXT.fullmatch(cleaned):
         return None
     try:
         number = Decimal(cleaned)
@@ -109,7 +115,7 @@ def read_decimal(text: str, precision: int = 18, scale: int = 2) -> Decimal | No
 
 def read_date(text: str) -> date | None:
     """The date `parse_date` gives in staging: the first ten characters as an ISO date, or None."""
-    match = ISO_DATE_TEXT.match(text.strip()[:10])
+    match = ISO_DATE_TEXT.fullmatch(text.strip(SQL_TRIM)[:10])
     if not match:
         return None
     try:
@@ -119,7 +125,7 @@ def read_date(text: str) -> date | None:
 
 
 def read_integer(text: str) -> int | None:
-    cleaned = text.strip()
+    cleaned = text.strip(SQL_TRIM)
     if not re.fullmatch(r"[+-]?[0-9]{1,19}", cleaned):  # more digits never fit BIGINT (and int() refuses 4300+)
         return None
     number = int(cleaned)
@@ -127,7 +133,7 @@ def read_integer(text: str) -> int | None:
 
 
 def read_boolean(text: str) -> bool | None:
-    word = text.strip().lower()
+    word = text.strip(SQL_TRIM).lower()
     return word in {"true", "t", "1", "yes", "y", "oui", "vrai"} if word in BOOLEAN_WORDS else None
 
 
@@ -174,7 +180,7 @@ def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
     if field_type.kind == "code":
         return []
     if field_type.kind == "siren":
-        if re.fullmatch(r"[0-9]{9}", re.sub(r"[ .]", "", text.strip())):
+        if re.fullmatch(r"[0-9]{9}", re.sub(r"[ .]", "", text.strip(SQL_TRIM))):
             return []
         return [Flag(name, text, "unreadable_value", f"{text!r} in {name} is not a 9-digit SIREN; the company "
                                                      "is matched by its id only")]
@@ -185,8 +191,8 @@ def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
 
 
 def _decimal_problem(name: str, text: str, field_type: FieldType) -> str:
-    cleaned = text.strip().replace(" ", "").replace(",", ".")
-    if DECIMAL_TEXT.match(cleaned):
+    cleaned = text.strip(SQL_TRIM).replace(" ", "").replace(",", ".")
+    if DECIMAL_TEXT.fullmatch(cleaned):
         limit = 10 ** (field_type.precision - field_type.scale)
         return f"number {text!r} in {name} is out of range (its size must stay below {limit:,})"
     return f"unreadable number {text!r} in {name}"

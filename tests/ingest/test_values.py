@@ -33,10 +33,12 @@ STAGING_SQL = {
 }
 TRICKY_NUMBERS = ["12", "12.5", "1 234,50", " -3.2 ", "+4", ".5", "5.", "1e3", "1E-2", "abc", "12,3,4", "1.2.3",
                   "nan", "inf", "Infinity", "-", "", "0x10", "9999999999999999.99", "10000000000000000",
+                  "100\t", "\t100", "100\r", "100\n", "\u00a0100",
                   "99999999999999999999", "1.005", "999.999", "999.99", "1000", "12€", "１２"]
 TRICKY_DATES = ["2025-02-28", "2025-02-30", "2025-2-3", "2025-13-01", "2025-03-01T10:00:00+01:00",
-                "31/12/2025", "2025/03/01", "20250301", "0001-01-01", "2025-03-01 10:00", "abc", "2025-00-10"]
-TRICKY_INTEGERS = ["1", "-1", "+2", " 3 ", "1.0", "1e2", "9223372036854775807", "9223372036854775808", "x",
+                "31/12/2025", "2025/03/01", "20250301", "0001-01-01", "2025-03-01 10:00", "abc", "2025-00-10",
+                "\t2025-01-15", "2025-01-15\r", " 2025-01-15 "]
+TRICKY_INTEGERS = ["1", "-1", "+2", " 3 ", "3\t", "1.0", "1e2", "9223372036854775807", "9223372036854775808", "x",
                    "1" * 5000]
 
 
@@ -60,11 +62,9 @@ def test_integer_reader_reads_exactly_what_staging_reads(text):
     assert read_integer(text) == staged
 
 
-@pytest.mark.parametrize("text", ["true", "Oui", "0", "FAUX", "n", "maybe", "2"])
+@pytest.mark.parametrize("text", ["true", "Oui", "0", "FAUX", "n", "maybe", "2", " oui ", "oui\t", "Oui\r"])
 def test_boolean_reader_reads_exactly_what_staging_reads(text):
-    staged = duckdb.execute(
-        "SELECT CASE WHEN lower(trim($1)) IN ('true', 't', '1', 'yes', 'y', 'oui', 'vrai') THEN true"
-        " WHEN lower(trim($1)) IN ('false', 'f', '0', 'no', 'n', 'non', 'faux') THEN false END", [text]).fetchone()[0]
+    staged = duckdb.execute(f"SELECT {_render('parse_boolean', ())}", [text]).fetchone()[0]
     assert read_boolean(text) == staged
 
 
@@ -177,3 +177,15 @@ def test_a_semicolon_file_starting_with_a_blank_line_is_read_with_its_own_separa
     write(landing, "practice/offices.csv", "\nid;name\no1;Annecy\n")
     ingest_source(con, landing, PracticeLoader(), "run-1")
     assert con.execute("SELECT id, name, _line_number FROM raw.practice_offices").fetchall() == [("o1", "Annecy", 3)]
+
+
+def test_the_trimmed_characters_are_the_space_separators_duckdb_trims():
+    import sys
+    import unicodedata
+
+    from assets.ingest.values import SQL_TRIM
+
+    separators = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Zs")
+    assert separators == SQL_TRIM
+    assert all(duckdb.execute("SELECT trim(?)", [f"{c}1{c}"]).fetchone()[0] == "1" for c in separators)
+    assert duckdb.execute("SELECT trim(?)", ["\t1\n"]).fetchone()[0] == "\t1\n"
