@@ -2,13 +2,17 @@
 the client, with what must not leave the firm taken out, and their hash (the cache knows a client by it).
 
 Taken out of every text (notes, product and opportunity names, trigger sentences), each replaced by a mark:
-IBANs (FR76 3000 6000 ..., any country, spaced or not), French social security numbers (NIR, 15 digits, spaced
-or not), card numbers (13 to 19 digits passing the Luhn check, spaces or dashes allowed), postal addresses ("12
-rue de la Paix", "3 bis avenue ...", "BP 123", "75008 Paris", "221B Baker Street"), what follows a credential word
-("mot de passe : ...", "mdp=...", "password is ...", "login: ...", "identifiant est ..."), e-mail addresses, phone
-numbers, the names of the firm's collaborators (practice export and time-tracking users), any name written after
-a civility (M., Mme, Madame, Mr, Dr, Me...) and any name followed by a role ("Jean Dupont (gérant)", "Marie
-Martin, DAF", "John Smith - CEO"). The company's own name is kept: it is what the summary is about.
+IBANs (FR76 3000 6000 ..., any country, grouped by one or two spaces, by dashes, or not), French social security
+numbers (NIR, 15 digits, spaced, dotted or not), card numbers (13 to 19 digits passing the Luhn check, spaces,
+dashes or dots allowed), postal addresses ("12 rue de la Paix", "3 bis avenue ...", "BP 123", "75008 Paris", "221B
+Baker Street"), what follows a credential word after ':', '=' or 'est' / 'is' (a quoted value or the rest of the
+clause: "mot de passe : Mon Chien 2020!", "mdp=...", "password is ...", "login: ...", "le code wifi est ...") unless
+it only says what became of it ("le login est bloqué", "password expired"), a token with a digit or a symbol
+right after a password word ("mdp Azerty123", "MDP impots.gouv Azerty123", "code PIN 1234"), e-mail addresses,
+phone numbers, the names of the firm's collaborators (practice export and time-tracking users), any name written
+after a civility (M., Mme, Madame, Mr, Dr, Me..., particles included: "Mme de la Tour", "Madame van der Berg")
+and any name followed by a role ("Jean Dupont (gérant)", "jean dupont (gérant)", "Marie Martin, DAF", "John
+Smith - CEO"). The company's own name is kept: it is what the summary is about.
 """
 
 from __future__ import annotations
@@ -39,17 +43,32 @@ _FRENCH_PHONE = re.compile(
     r"(?<![\d+])(?:(?:\+|00)33[\s.\-]?(?:\(0\)[\s.\-]?)?|0)[1-9](?:[\s.\-]?\d{2}){4}(?!\d)")
 _INTERNATIONAL_PHONE = re.compile(r"(?<![\w+])(?:\+|00)\d[\d\s.\-()]{6,}\d")
 _CAPITALISED = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:[-'’][^\W\d_]+)*"
+# the lower-case particles of a surname: "de la Tour", "du Pont", "van der Berg", "d'Ormesson"
+_PARTICLES = (r"(?:(?:(?:de|van|von)\s+(?:la|le|les|der|den|het)|de|du|des|van|von|der|den|ter|ten|di|da|del|"
+              r"della|dos|das|zu|ben|bin|ibn|af)\s+|(?:de\s+)?[dl]['’])")
 _CIVILITY_NAME = re.compile(
     r"(?<![^\W\d_])(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Monsieur|Madame|Mademoiselle|Maître|Me|Dr\.?|"
-    r"Docteur)\s+" + _CAPITALISED + r"(?:\s+" + _CAPITALISED + r")?")
+    r"Docteur)\s+" + _PARTICLES + "?" + _CAPITALISED + r"(?:\s+" + _PARTICLES + "?" + _CAPITALISED + r")?")
 
 _SEP = r"[\x20\u00a0\u202f]?"  # one optional space between groups
+# between the groups of an IBAN: nothing, one or two spaces, or a dash
+_IBAN_SEP = r"(?:[\x20\u00a0\u202f]{1,2}|-)?"
 # two letters, two check digits, then 11 to 30 letters or digits, in groups or not
-_IBAN = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:" + _SEP + r"[A-Z0-9]){11,30}(?![^\W_])")
+_IBAN = re.compile(r"(?<![^\W_])[A-Za-z]{2}\d{2}(?:" + _IBAN_SEP + r"[A-Z0-9]){11,30}(?![^\W_])")
+_IBAN_COUNTRIES = frozenset((  # the countries of the IBAN registry
+    "AD", "AE", "AL", "AT", "AZ", "BA", "BE", "BG", "BH", "BI", "BR", "BY", "CH", "CR", "CY", "CZ", "DE", "DJ", "DK",
+    "DO", "EE", "EG", "ES", "FI", "FK", "FO", "FR", "GB", "GE", "GI", "GL", "GR", "GT", "HR", "HU", "IE", "IL", "IQ",
+    "IS", "IT", "JO", "KW", "KZ", "LB", "LC", "LI", "LT", "LU", "LV", "LY", "MC", "MD", "ME", "MK", "MN", "MR", "MT",
+    "MU", "NI", "NL", "NO", "OM", "PK", "PL", "PS", "PT", "QA", "RO", "RS", "RU", "SA", "SC", "SD", "SE", "SI", "SK",
+    "SM", "SO", "ST", "SV", "TL", "TN", "TR", "UA", "VA", "VG", "XK", "YE",
+))
+# between the groups of a NIR or a card number: nothing, a space, a dash or a dot
+_DIGITS_SEP = r"[\x20\u00a0\u202f.\-]?"
 # sex, year, month, department (2A/2B in Corsica), commune, order, key
-_NIR = re.compile(r"(?<![\w])[12]" + _SEP + r"\d{2}" + _SEP + r"\d{2}" + _SEP + r"(?:\d{2}|2[AaBb])" + _SEP
-                  + r"\d{3}" + _SEP + r"\d{3}" + _SEP + r"\d{2}(?![\w])")
-_CARD = re.compile(r"(?<![\d\w])\d(?:[\x20\u00a0\u202f\-]?\d){12,18}(?!\d)")
+_NIR = re.compile(r"(?<![\w])[12]" + _DIGITS_SEP + r"\d{2}" + _DIGITS_SEP + r"\d{2}" + _DIGITS_SEP
+                  + r"(?:\d{2}|2[AaBb])" + _DIGITS_SEP + r"\d{3}" + _DIGITS_SEP + r"\d{3}" + _DIGITS_SEP
+                  + r"\d{2}(?![\w])(?![.\-]\d)")
+_CARD = re.compile(r"(?<![\d\w])(?<!\d[.\-])\d(?:" + _DIGITS_SEP + r"\d){12,18}(?!\d)(?![.\-]\d)")
 _SIRET_BEFORE = re.compile(r"siret\W{0,5}\Z", re.IGNORECASE)
 _STREET_TYPES = (
     "rue|avenue|av\\.|bd|boulevard|bld|place|pl\\.|chemin|ch\\.|allée|allee|impasse|imp\\.|route|rte|quai|cours|"
@@ -77,12 +96,55 @@ _POSTCODE_TOWN = re.compile(
     r"(?<![\w,.])(?:0[1-9]|[1-8]\d|9[0-8])\d{3}" + _SPACES + r"+(?!(?i:HT|TTC|EUR|euros?|TVA|HTVA)(?![^\W\d_]))"
     + _CAPITALISED + r"(?:" + _SPACES + _CAPITALISED + r"|-(?:sur|sous|en|lès|lez|les|le|la|de|du|des|et)(?=-))*"
     r"(?:-" + _CAPITALISED + r")*(?:" + _SPACES + r"+CEDEX(?:" + _SPACES + r"*\d{1,2})?)?")
-# what follows a credential word, maybe a few words later, after ':', '=' or 'est' / 'is'
+# ---- credentials ----
+# the words that name a secret; the password kinds also when the value follows without ':' ("mdp Azerty123")
+_PASSWORD_WORDS = (
+    r"mots?" + _SPACES + r"+de" + _SPACES + r"+passe|mdp|passwords?|passwd|pwd|passcode|passphrase|digicode|"
+    r"code" + _SPACES + r"+(?:d['’]" + _SPACES + r"*acc[eè]s|d['’]" + _SPACES + r"*entr[ée]e|de" + _SPACES
+    + r"+connexion|secret|confidentiel|pin|wifi|wi-fi|porte|portail|alarme)|"
+    r"cl[ée]" + _SPACES + r"+(?:wifi|wi-fi|wpa)|(?:pin|access|secret|security|wifi|wi-fi)" + _SPACES
+    + r"+code|(?:wifi|wi-fi)" + _SPACES + r"+key|(?-i:PIN)"
+)
+_CREDENTIAL_WORDS = _PASSWORD_WORDS + r"|login|identifiants?|username|user" + _SPACES + r"+name"
+# a word right after the credential word that says what became of it, not what it is ("le login est bloqué")
+_STATE_STEMS = ("bloqu|oubli|expir|périm|perim|chang|modifi|réinitialis|reinitialis|renouvel|désactiv|desactiv|"
+                "activ|verrouill|erron|envoy|communiqu|demand|inchang|refus|supprim|récupér|recuper|mis|remis|"
+                "partag|sauvegard|enregistr|stock|not")
+_STATE = (
+    r"(?:(?:" + _STATE_STEMS + r")[ée]e?s?|perdue?s?|reçue?s?|recue?s?|requise?s?|transmise?s?|faux|fausse|"
+    r"invalides?|incorrecte?s?|inconnue?s?|manquante?s?|identiques?|nécessaires?|"
+    r"necessaires?|obligatoires?|vides?|absente?s?|(?:le|la|les)" + _SPACES + r"+m[êe]mes?|à|a" + _SPACES
+    + r"+(?:changer|modifier|r[ée]initialiser|renouveler|mettre|jour|d[ée]finir|r[ée]cup[ée]rer|revoir|voir|"
+    r"demander|cr[ée]er|fournir)|en" + _SPACES + r"+(?:cours|attente)|ok|non|pas|plus|toujours|encore|déjà|"
+    r"deja|voir|cf\.?|dans|sur|chez|fait|to|expired|locked|blocked|forgotten|lost|wrong|invalid|unknown|reset|"
+    r"changed|updated|sent|missing|same|the" + _SPACES + r"+same|not|no|still|needed|required|pending|see|in|on|"
+    r"at|done|empty|shared|stored|saved|being|been)(?=[\s.,;:!?)\]]|$)"
+)
+# up to three words between the credential word and its value ("mdp du coffre est ...", "MDP impots.gouv : ...",
+# "mot de passe changé : ..."); before 'est' / 'is', not a state ("le mot de passe oublié est un classique")
+_VERB = r"(?:est|is|sont|are|was|were)(?![^\W\d_])"
+_GAP_WORD = r"[^\s:=,;.!?«»\"“”]+(?:\.[^\s:=,;.!?«»\"“”]+)*"
+_CREDENTIAL_GAP = r"(?:" + _SPACES + r"+(?!" + _VERB + r")" + _GAP_WORD + r"){0,3}?"
+_CREDENTIAL_GAP_NO_STATE = r"(?:" + _SPACES + r"+(?!" + _STATE + r")(?!" + _VERB + r")" + _GAP_WORD + r"){0,3}?"
+# the value after ':', '=' or 'est' / 'is': quoted, or the rest of the clause (to a comma, a semicolon, the end of
+# the line or of the sentence), so that "mot de passe : Mon Chien 2020!" is taken whole
 _CREDENTIAL = re.compile(
-    r"(?P<label>(?<![^\W\d_])(?:mots?" + _SPACES + r"+de" + _SPACES + r"+passe|mdp|password|passwd|pwd|passcode|"
-    r"login|identifiants?|username|code" + _SPACES + r"+(?:d['’]acc[eè]s|secret|pin))(?![^\W\d_])"
-    r"(?:" + _SPACES + r"+[^\s:=]{1,25}){0,3}?(?:" + _SPACES + r"*[:=]|" + _SPACES + r"+(?:est|is)(?![^\W\d_])))"
-    + _SPACES + r"*(?P<secret>\S+?)(?=[.,;)\]]*(?:\s|$))",
+    r"(?P<label>(?<![^\W\d_])(?:" + _CREDENTIAL_WORDS + r")(?![^\W\d_])"
+    r"(?:" + _CREDENTIAL_GAP + _SPACES + r"*[:=]|" + _CREDENTIAL_GAP_NO_STATE + _SPACES + r"+" + _VERB + r"))"
+    + _SPACES
+    + r"*(?!" + _STATE + r")(?!\[)"
+    r"(?P<secret>\"[^\"\n]{1,100}\"|“[^”\n]{1,100}”|«[^»\n]{1,100}»"
+    r"|\S(?:[^\n]*?\S)??(?=" + _SPACES + r"*(?:[,;\n]|$)|" + _SPACES + r"+[(\[]|[.…]+(?:\s|$)"
+    r"|(?<=[!?])\s+[A-ZÀ-Þ]|[)\]]+(?:[\s.,;]|$)))",
+    re.IGNORECASE)
+# a password word, maybe a few words (no digits) later, then one token with a digit or a symbol, without ':' or
+# 'est' ("mot de passe Azerty123", "MDP impots.gouv Azerty123", "code PIN 1234"); a date is not one
+_BARE_CREDENTIAL = re.compile(
+    r"(?P<label>(?<![^\W\d_])(?:" + _PASSWORD_WORDS + r")(?![^\W\d_])"
+    r"(?:" + _SPACES + r"+(?!" + _STATE + r")(?!" + _VERB + r")"
+    r"[^\W\d_]+(?:[.\-'’][^\W\d_]+)*(?=\s)){0,3}?" + _SPACES + r"+)"
+    r"(?!\[)(?!\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?(?![^\s.,;:!?)]))(?=\S{4})"
+    r"(?P<secret>(?=[^\s,;]*[\d!@#$%^&*?+~|<>{}\[\]\\/])[^\s,;]+?)(?=[.,;:!?)\]]*(?:\s|$))",
     re.IGNORECASE)
 _ROLES = (
     r"(?i:g[ée]rante?s?|co-?g[ée]rante?s?|DAF|DG|DGA|DGD|PDG|CEO|CFO|COO|CTO|CMO|CIO|DRH|RH|DSI|VP|"
@@ -100,6 +162,19 @@ _NAME_WITH_ROLE = re.compile(
     r"|[\x20\u00a0]*,[\x20\u00a0]*(?:notre[\x20\u00a0]+|our[\x20\u00a0]+|the[\x20\u00a0]+|le[\x20\u00a0]+|la[\x20\u00a0]+)?"
     r"(?:" + _ROLES + r")(?![^\W\d_])"
     r"|[\x20\u00a0]+[-–—][\x20\u00a0]*(?:" + _ROLES + r")(?![^\W\d_]))")
+# two lower-case words, then a role in parentheses ("jean dupont (gérant)"), when neither is a common word
+_NOT_A_NAME = (
+    r"(?:le|la|les|l|un|une|des|du|de|d|au|aux|et|ou|avec|chez|par|pour|sur|sous|dans|en|à|a|son|sa|ses|leur|leurs|"
+    r"notre|nos|votre|vos|mon|ma|mes|ce|cette|ces|qui|que|est|sont|été|vu|vue|appel|appelé|mail|e-mail|email|rdv|"
+    r"rendez-vous|réunion|reunion|échange|echange|relance|relancé|dossier|client|cliente|clients|contact|"
+    r"contacté|envoyé|reçu|recu|fait|point|note|the|a|an|and|or|with|by|for|of|to|from|at|on|in|our|their|his|"
+    r"her|its|my|your|this|that|met|call|called|meeting|email|sent|client|customer|contact|new|nouveau|nouvelle|"
+    r"ancien|ancienne|former|old)"
+)
+_LOWER_WORD = r"(?!" + _NOT_A_NAME + r"(?![^\W\d_]|[-'’]))[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*"
+_LOWER_NAME_WITH_ROLE = re.compile(
+    r"(?<![^\W\d_])(?<![-'’])" + _LOWER_WORD + r"[\x20\u00a0]+" + _LOWER_WORD
+    + r"(?=[\x20\u00a0]*\([\x20\u00a0]*(?:" + _ROLES + r")(?![^\W\d_]))")
 
 
 @dataclass(frozen=True)
@@ -125,7 +200,8 @@ class Redactor:
         text = _IBAN.sub(_iban, text)
         text = _NIR.sub(NIR_MARK, text)
         text = _CARD.sub(_card, text)
-        text = _CREDENTIAL.sub(lambda m: m.group(0)[:m.start("secret") - m.start()] + CREDENTIAL_MARK, text)
+        text = _CREDENTIAL.sub(_credential, text)
+        text = _BARE_CREDENTIAL.sub(_credential, text)
         text = _EMAIL.sub(EMAIL_MARK, text)
         text = _ENGLISH_STREET.sub(ADDRESS_MARK, text)
         text = _FRENCH_STREET.sub(ADDRESS_MARK, text)
@@ -136,7 +212,8 @@ class Redactor:
         if self._names:
             text = _replace_spans(text, [m.span() for m in self._names.finditer(_fold(text))], PERSON_MARK)
         text = _CIVILITY_NAME.sub(PERSON_MARK, text)
-        return _NAME_WITH_ROLE.sub(PERSON_MARK, text)
+        text = _NAME_WITH_ROLE.sub(PERSON_MARK, text)
+        return _LOWER_NAME_WITH_ROLE.sub(PERSON_MARK, text)
 
 
 def load_client_facts(con, redactor: Redactor | None = None) -> list[ClientFacts]:
@@ -275,9 +352,17 @@ def _redacted(value, redactor: Redactor):
 
 
 def _iban(match: re.Match) -> str:
-    # an IBAN has digits after its check digits; a word such as 'FR76ABCDEFGHIJK' alone is not one
-    body = re.sub(r"\s", "", match.group(0))[4:]
-    return IBAN_MARK if sum(c.isdigit() for c in body) >= 6 else match.group(0)
+    # an IBAN has digits after its check digits; a word such as 'FR76ABCDEFGHIJK' alone is not one; in groups
+    # joined by dashes it must start with an IBAN country ('FA26-0001-0002-0003' is an invoice number)
+    text = match.group(0)
+    if "-" in text and text[:2].upper() not in _IBAN_COUNTRIES:
+        return text
+    body = re.sub(r"[\s\-]", "", text)[4:]
+    return IBAN_MARK if sum(c.isdigit() for c in body) >= 6 else text
+
+
+def _credential(match: re.Match) -> str:
+    return match.group("label") + match.string[match.end("label"):match.start("secret")] + CREDENTIAL_MARK
 
 
 def _card(match: re.Match) -> str:
