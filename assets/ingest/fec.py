@@ -183,11 +183,12 @@ class _ChunkLoader:
         labels = ("ecriture_lib", "compte_lib", "comp_aux_lib", "journal_lib")
         self.con.execute(
             "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
-            " SELECT $file, $sha, line_number, name, value, 'formula_like',"
+            " SELECT $file, $sha, line_number, name, CASE WHEN length(value) > 40 THEN left(value, 40) || '…'"
+            "  ELSE value END, 'formula_like',"
             "  'starts like a spreadsheet formula (=, +, - or @)'"
             f" FROM (SELECT line_number, unnest([{', '.join(repr(FEC_FIELDS[c]) for c in labels)}]) AS name,"
             f"  unnest([{', '.join(labels)}]) AS value FROM {CHUNK_TABLE} WHERE problem IS NULL)"
-            " WHERE length(trim(value)) >= 2 AND regexp_matches(value, '^\\s*[=+@-]')"
+            " WHERE length(trim(value)) >= 2 AND regexp_matches(value, '^\\s*([=@]|[+-][^\\s])')"
             "  AND NOT regexp_full_match(value, '\\s*[+-]?[0-9\\s.,]+%?\\s*')",
             {"file": self.constants[3], "sha": self.constants[2]})
 

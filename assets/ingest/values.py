@@ -30,7 +30,8 @@ PLAUSIBLE_YEARS = range(1990, 2101)  # the oldest client file to the longest con
 DECIMAL_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 ISO_DATE_TEXT = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
 BOOLEAN_WORDS = {"true", "t", "1", "yes", "y", "oui", "vrai", "false", "f", "0", "no", "n", "non", "faux"}
-FORMULA_START = re.compile(r"^\s*[=+\-@]")
+# '=' or '@' anywhere at the start; '+' or '-' only when glued to what follows ("- relance" is a bullet)
+FORMULA_START = re.compile(r"^\s*(?:[=@]|[+\-](?!\s))")
 NUMBER_LIKE = re.compile(r"^\s*[+-]?[0-9\s.,]+%?\s*$")
 
 
@@ -59,28 +60,30 @@ INTEGER = FieldType("integer")
 FLAG = FieldType("boolean")
 SIREN = FieldType("siren")
 CODE = FieldType("code", required=True)  # a status or type: whether it is declared is dbt's to say
+LINK = FieldType("code", required=True)  # the id of what the record belongs to: without it, it belongs nowhere
 
 # raw table -> typed field -> how staging reads it (the parse_* macro of each stg_ model)
 FIELD_TYPES: dict[str, dict[str, FieldType]] = {
     "crm_companies": {"siren": SIREN, "type": CODE, "created": SECONDARY_DATE},
-    "crm_opportunities": {"amount": AMOUNT, "probability": PERCENTAGE, "status": CODE, "created": SECONDARY_DATE,
-                          "due_date": SECONDARY_DATE, "closed_date": SECONDARY_DATE},
-    "crm_deals": {"budget_labour": AMOUNT, "budget_purchases": AMOUNT, "budget_sales": AMOUNT, "status": CODE,
-                  "start_date": SECONDARY_DATE, "end_date": SECONDARY_DATE},
-    "crm_estimates": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE, "date": DOCUMENT_DATE,
-                      "expiry_date": SECONDARY_DATE},
-    "crm_invoices": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE, "date": DOCUMENT_DATE,
-                     "due_date": SECONDARY_DATE, "paid_date": SECONDARY_DATE},
-    "crm_credit_notes": {"total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE,
+    "crm_opportunities": {"company_id": LINK, "amount": AMOUNT, "probability": PERCENTAGE, "status": CODE,
+                          "created": SECONDARY_DATE, "due_date": SECONDARY_DATE, "closed_date": SECONDARY_DATE},
+    "crm_deals": {"company_id": LINK, "budget_labour": AMOUNT, "budget_purchases": AMOUNT,
+                  "budget_sales": AMOUNT, "status": CODE, "start_date": SECONDARY_DATE, "end_date": SECONDARY_DATE},
+    "crm_estimates": {"company_id": LINK, "total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE,
+                      "date": DOCUMENT_DATE, "expiry_date": SECONDARY_DATE},
+    "crm_invoices": {"company_id": LINK, "total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE,
+                     "date": DOCUMENT_DATE, "due_date": SECONDARY_DATE, "paid_date": SECONDARY_DATE},
+    "crm_credit_notes": {"company_id": LINK, "total_excl_tax": AMOUNT, "total_incl_tax": AMOUNT, "status": CODE,
                          "date": DOCUMENT_DATE},
-    "crm_document_lines": {"document_type": CODE, "line_no": INTEGER, "quantity": QUANTITY,
+    "crm_document_lines": {"document_id": LINK, "document_type": CODE, "line_no": INTEGER, "quantity": QUANTITY,
                            "unit_amount": QUANTITY, "total_excl_tax": AMOUNT},
-    "crm_purchases": {"total_excl_tax": AMOUNT, "date": DOCUMENT_DATE},
-    "crm_interactions": {"kind": CODE, "date": DOCUMENT_DATE},
+    "crm_purchases": {"deal_id": LINK, "total_excl_tax": AMOUNT, "date": DOCUMENT_DATE},
+    "crm_interactions": {"company_id": LINK, "kind": CODE, "date": DOCUMENT_DATE},
     "practice_collaborators": {"hourly_cost": AMOUNT, "active": FLAG},
-    "practice_client_files": {"siren": SIREN, "bookkeeping_by": CODE, "frequency": CODE, "deactivated": FLAG},
-    "practice_documents": {"method": CODE, "kind": CODE, "status": CODE, "received_at": DOCUMENT_DATE,
-                           "processed_at": SECONDARY_DATE, "auto_rule": FLAG},
+    "practice_client_files": {"company_id": LINK, "siren": SIREN, "bookkeeping_by": CODE, "frequency": CODE,
+                              "deactivated": FLAG},
+    "practice_documents": {"company_id": LINK, "method": CODE, "kind": CODE, "status": CODE,
+                           "received_at": DOCUMENT_DATE, "processed_at": SECONDARY_DATE, "auto_rule": FLAG},
     "practice_supplier_rules": {"created_at": SECONDARY_DATE, "active": FLAG},
 }
 
@@ -154,7 +157,7 @@ def check_values(table: str, values: dict[str, str | None], absent=frozenset()) 
                 flags.append(Flag(name, text, "missing_value", f"no {name} on this line; loaded without it"))
             continue
         flags += _check_typed(name, text, field_type)
-    flags += [Flag(name, text, "formula_like", "starts like a spreadsheet formula (=, +, - or @)")
+    flags += [Flag(name, _excerpt(text), "formula_like", "starts like a spreadsheet formula (=, +, - or @)")
               for name, text in values.items() if _formula_like(name, text, table)]
     return flags
 
@@ -202,6 +205,11 @@ def _unreadable(name: str, text: str, field_type: FieldType, reason: str) -> lis
     if field_type.required:
         raise UnusableLine(reason)
     return [Flag(name, text, "unreadable_value", f"{reason}; loaded as empty")]
+
+
+def _excerpt(text: str, length: int = 40) -> str:
+    """Enough of a flagged free text to find it: rpt_data_quality is published, a client's note need not be."""
+    return text if len(text) <= length else text[:length] + "…"
 
 
 def _formula_like(name: str, text: str | None, table: str) -> bool:

@@ -374,5 +374,7 @@ def test_free_text_that_a_spreadsheet_would_run_is_kept_and_flagged(con, tmp_pat
         "2026-10-03,Acme,Tenue,Saisie,-12,2,Yes,Julie,Moreau,95\n", encoding="utf-8")
     ingest_source(con, tmp_path, TimeTrackingLoader(), "run-1")
     assert con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0] == 3
-    assert con.execute("SELECT line_number, column_name, rule FROM raw.ingest_flags ORDER BY 1, 2").fetchall() == [
-        (2, "Notes", "formula_like"), (3, "First Name", "formula_like"), (3, "Notes", "formula_like")]
+    # '- relance client' is a bullet, '-12' a number; a formula is kept, flagged, and only its start is shown
+    flagged = con.execute("SELECT line_number, column_name, value, rule FROM raw.ingest_flags ORDER BY 1, 2")
+    assert flagged.fetchall() == [(2, "Notes", "=cmd|' /C calc'!A0", "formula_like"),
+                                  (3, "First Name", "@Julie", "formula_like")]

@@ -3,6 +3,7 @@ figure needs and cannot be read quarantines its line, any other doubtful value i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -189,3 +190,22 @@ def test_the_trimmed_characters_are_the_space_separators_duckdb_trims():
     assert separators == SQL_TRIM
     assert all(duckdb.execute("SELECT trim(?)", [f"{c}1{c}"]).fetchone()[0] == "1" for c in separators)
     assert duckdb.execute("SELECT trim(?)", ["\t1\n"]).fetchone()[0] == "\t1\n"
+
+
+def test_a_long_formula_like_note_is_flagged_by_its_start_only(con, landing):
+    note = "=HYPERLINK(\"http://x\") rappeler M. Martin au sujet du contrat de maintenance annuel"
+    write(landing, "crm/interactions.jsonl", json.dumps({"id": "n1", "company_id": "c1", "kind": "call",
+                                                          "date": "2025-03-01", "text": note}) + "\n"
+          + json.dumps({"id": "n2", "company_id": "c1", "kind": "call", "date": "2025-03-01",
+                        "text": "- rappeler le client"}) + "\n")
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    assert flags(con, "crm/interactions.jsonl") == [(1, "text", note[:40] + "…", "formula_like")]
+
+
+def test_an_invoice_without_its_company_is_flagged_and_a_file_without_the_column_once(con, landing):
+    write(landing, "crm/invoices.csv", INVOICES_HEADER + "i1,,,F1,2025-03-01,,paid,100,120,\n")
+    write(landing, "crm/deals.csv", "id,name,status,budget_labour,budget_purchases,budget_sales\n"
+                                    "d1,Bilan,done,1,1,1\nd2,Paie,done,1,1,1\n")
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    assert flags(con, "crm/invoices.csv") == [(2, "company_id", None, "missing_value")]
+    assert flags(con, "crm/deals.csv") == [(1, "company_id", None, "missing_column")]
