@@ -62,6 +62,9 @@ def load_with_lines(path: Path, text: str):
                         "allowed)") from None
     except yaml.YAMLError as error:
         raise YamlError(_syntax_error(path, error)) from None
+    except RecursionError:  # thousands of nested [ or {: no configuration is written so
+        line = (loader.get_mark().line + 1) if loader is not None else 1
+        raise YamlError(f"{path}, line {line}: not valid YAML here (lists or mappings nested too deeply)") from None
     finally:
         if loader is not None:
             loader.dispose()
