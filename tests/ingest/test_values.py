@@ -15,6 +15,8 @@ from assets.ingest.practice import PracticeLoader
 from assets.ingest.registry import ingest_source
 from assets.ingest.values import read_boolean, read_date, read_decimal, read_integer
 
+# its own connection: the module's default one is shared with other tests of the same worker
+SQL = duckdb.connect()
 MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "parsing.sql"
 
 
@@ -47,25 +49,25 @@ TRICKY_INTEGERS = ["1", "-1", "+2", " 3 ", "3\t", "1.0", "1e2", "922337203685477
 @pytest.mark.parametrize("kind, precision, scale", [("decimal", 18, 2), ("decimal4", 18, 4),
                                                     ("percentage", 5, 2)])
 def test_decimal_reader_reads_exactly_what_staging_reads(text, kind, precision, scale):
-    staged = duckdb.execute(f"SELECT {STAGING_SQL[kind]}", [text]).fetchone()[0]
+    staged = SQL.execute(f"SELECT {STAGING_SQL[kind]}", [text]).fetchall()[0][0]
     assert read_decimal(text, precision, scale) == staged
 
 
 @pytest.mark.parametrize("text", TRICKY_DATES)
 def test_date_reader_reads_exactly_what_staging_reads(text):
-    staged = duckdb.execute(f"SELECT {STAGING_SQL['date']}", [text]).fetchone()[0]
+    staged = SQL.execute(f"SELECT {STAGING_SQL['date']}", [text]).fetchall()[0][0]
     assert read_date(text) == staged
 
 
 @pytest.mark.parametrize("text", TRICKY_INTEGERS)
 def test_integer_reader_reads_exactly_what_staging_reads(text):
-    staged = duckdb.execute(f"SELECT {STAGING_SQL['integer']}", [text]).fetchone()[0]
+    staged = SQL.execute(f"SELECT {STAGING_SQL['integer']}", [text]).fetchall()[0][0]
     assert read_integer(text) == staged
 
 
 @pytest.mark.parametrize("text", ["true", "Oui", "0", "FAUX", "n", "maybe", "2", " oui ", "oui\t", "Oui\r"])
 def test_boolean_reader_reads_exactly_what_staging_reads(text):
-    staged = duckdb.execute(f"SELECT {_render('parse_boolean', ())}", [text]).fetchone()[0]
+    staged = SQL.execute(f"SELECT {_render('parse_boolean', ())}", [text]).fetchall()[0][0]
     assert read_boolean(text) == staged
 
 
@@ -188,8 +190,8 @@ def test_the_trimmed_characters_are_the_space_separators_duckdb_trims():
 
     separators = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Zs")
     assert separators == SQL_TRIM
-    assert all(duckdb.execute("SELECT trim(?)", [f"{c}1{c}"]).fetchone()[0] == "1" for c in separators)
-    assert duckdb.execute("SELECT trim(?)", ["\t1\n"]).fetchone()[0] == "\t1\n"
+    assert all(SQL.execute("SELECT trim(?)", [f"{c}1{c}"]).fetchall()[0][0] == "1" for c in separators)
+    assert SQL.execute("SELECT trim(?)", ["\t1\n"]).fetchall()[0][0] == "\t1\n"
 
 
 def test_a_long_formula_like_note_is_flagged_by_its_start_only(con, landing):
