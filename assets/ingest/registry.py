@@ -129,6 +129,7 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     summary = IngestSummary(loader.source)
     source_dir = landing / loader.source
     files = loader.list_files(source_dir) if source_dir.is_dir() else []
+    _reread_versions_of_an_older_rule(con, loader, {landing_path(path, landing) for path in files})
     for index, path in enumerate(files, start=1):
         file_path = landing_path(path, landing)
         summary.files_seen += 1
@@ -153,6 +154,31 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
             on_progress(f"{loader.source}: reading file {index} of {len(files)} ({file_path})")
         _ingest_one(con, loader, _Version(path, file_path, sha), run_id, summary, shrink_tolerance)
     return summary
+
+
+# Before file identities (Vigie 0.1), a CRM or practice version ranked by its path ("companies.csv|<stamp>") and
+# every file of one object replaced the others; since, a version ranks by its export date ("" or 14 digits).
+CURRENT_RANK_RULE = "([0-9]{14})?[|].*"
+
+
+def _reread_versions_of_an_older_rule(con, loader, present: set[str]) -> None:
+    """A ledger written by an older Vigie keeps what its rule decided (invoices_2024.csv superseded by
+    invoices_2025.csv). The versions of that rule whose file is still in landing/ are forgotten, rows included,
+    and read again under today's rule; those whose file is gone stay as they are."""
+    if loader.source not in ("crm", "practice"):
+        return
+    older = con.execute("SELECT file_path, sha256 FROM raw.ingest_files WHERE source = ? AND version_rank_key IS"
+                        " NOT NULL AND NOT regexp_full_match(version_rank_key, ?)",
+                        [loader.source, CURRENT_RANK_RULE]).fetchall()
+    reread = [(file_path, sha) for file_path, sha in older if file_path in present]
+    for file_path, sha in reread:
+        with transaction(con):
+            for table in loader.raw_tables:
+                con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 = ? AND _source_file = ?", [sha, file_path])
+            _forget_earlier_record(con, _Version(Path(file_path), file_path, sha))
+    if reread:
+        log.info("%s: %d file version(s) recorded under an older versioning rule are read again",
+                 loader.source, len(reread))
 
 
 def landing_path(path: Path, landing: Path) -> str:

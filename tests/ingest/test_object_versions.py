@@ -240,3 +240,21 @@ def test_exports_of_one_day_rank_by_their_time(con, landing):
     ingest_source(con, landing, CrmLoader(), "run-1")
     assert statuses(con) == {"crm/companies_20261031_1430.csv": "superseded",
                              "crm/companies_20261031_1530.csv": "loaded"}
+
+
+def test_a_ledger_of_the_older_versioning_rule_is_read_again_under_todays(con, landing):
+    """What Vigie 0.1 left: invoices_2025.csv had replaced invoices_2024.csv, both keyed 'crm:invoices' and
+    ranked by path."""
+    write(landing, "crm/invoices_2024.csv", INVOICES_HEADER + "i1,c1,,F1,2024-03-01,,paid,100,120,\n")
+    write(landing, "crm/invoices_2025.csv", INVOICES_HEADER + "i2,c1,,F2,2025-03-01,,paid,200,240,\n")
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    con.execute("UPDATE raw.ingest_files SET supersede_key = 'crm:invoices',"
+                " version_rank_key = split_part(file_path, '/', 2) || '|20260101T000000000000Z'")
+    con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = 'crm/invoices_2025.csv'"
+                " WHERE file_path = 'crm/invoices_2024.csv'")
+    con.execute("DELETE FROM raw.crm_invoices WHERE _source_file = 'crm/invoices_2024.csv'")
+
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    assert con.execute("SELECT list(id ORDER BY id) FROM raw.crm_invoices").fetchone()[0] == ["i1", "i2"]
+    assert set(statuses(con).values()) == {"loaded"}
+    assert con.execute("SELECT count(*) FROM raw.ingest_files").fetchone()[0] == 2
