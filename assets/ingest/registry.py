@@ -9,8 +9,11 @@ Every source loader plugs into `ingest_source`, which gives all of them the same
 - no silent loss: for loaders that guard it, a version that would replace a populated one while losing more than
   `shrink_tolerance` of its rows is held back as `suspect` (its rows leave the raw layer, the version in force
   stays) and reported, like a rejected file, until a sound version arrives;
-- nothing fatal: a file that cannot be read (vanished, no permission) or whose values the warehouse refuses is
-  recorded as rejected with the real cause, and the other files still load.
+- what is on disk counts: a path whose content returns to an earlier version (a good export put back after a bad
+  one) loads that version again, and the bad one it replaces is no longer a problem;
+- nothing fatal: a file that cannot be read (vanished, no permission, a name that is not UTF-8) or whose values
+  the warehouse refuses is recorded as rejected with the real cause, and the other files still load;
+- values kept but doubtful travel with their file version (raw.ingest_flags) and are reported with its problems.
 """
 
 from __future__ import annotations
