@@ -9,9 +9,10 @@ NULL without a word, every typed field is checked here with the same reading rul
 
 - a value that a figure is computed from (amounts, the date a document counts on) and cannot be read, or is
   out of the range its column holds, makes the line unusable: the line is quarantined with the reason;
-- any other doubtful value (an unreadable secondary date or flag, a date outside any plausible range, a cell
-  a spreadsheet would run as a formula, an id written twice) is kept and flagged: it lands in
-  raw.ingest_flags and in the published rpt_data_quality.
+- any other doubtful value (an unreadable secondary date or flag, a required value left empty, a date outside
+  any plausible range, a cell a spreadsheet would run as a formula, an id written twice) is kept and flagged:
+  it lands in raw.ingest_flags and in the published rpt_data_quality; a file without a column every line needs
+  is flagged once, on its header line.
 
 tests/ingest/test_values.py checks that these readers accept exactly what the staging macros read.
 """
@@ -37,8 +38,9 @@ NUMBER_LIKE = re.compile(r"^\s*[+-]?[0-9\s.,]+%?\s*$")
 
 @dataclass(frozen=True)
 class FieldType:
-    """How staging types one raw field: `kind` (decimal, integer, date, boolean), the DECIMAL precision and
-    scale, and whether the line is unusable without it (`required`)."""
+    """How staging types one raw field: `kind` (decimal, integer, date, boolean, siren, or code for a text that
+    must be there), the DECIMAL precision and scale, and whether a figure needs it (`required`: unreadable, the
+    line is quarantined; empty, it is flagged)."""
 
     kind: str
     required: bool = False
