@@ -150,7 +150,7 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
                                f"cannot be read: {error.strerror or error}", run_id, summary)
             continue
         if _already_recorded(con, file_path, sha):
-            _retire_what_it_replaced(con, file_path, sha)
+            _retire_what_it_replaced(con, loader, file_path, sha)
             summary.files_unchanged += 1
             continue
         if on_progress and _worth_reporting(index, len(files)):
@@ -227,12 +227,25 @@ def _already_recorded(con, file_path: str, sha: str) -> bool:
     return not (status == "suspect" or (status == "superseded" and superseded_by == file_path))
 
 
-def _retire_what_it_replaced(con, file_path: str, sha: str) -> None:
-    """The version on disk is the one recorded as `sha`: a later suspect or rejected content of the same path
-    (a bad export since replaced by the good file again) is history, no longer a problem of the path."""
-    con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = file_path WHERE file_path = ?"
-                " AND sha256 <> ? AND status IN ('suspect', 'rejected') AND loaded_at > (SELECT max(loaded_at)"
-                " FROM raw.ingest_files WHERE file_path = ? AND sha256 = ?)", [file_path, sha, file_path, sha])
+def _retire_what_it_replaced(con, loader, file_path: str, sha: str) -> None:
+    """The version on disk is the one recorded as `sha`. Another content of the same path is history: a later
+    suspect or rejected one (a bad export since replaced by the good file again) is no longer a problem of the
+    path, and one still loaded (when the content on disk was recorded as another file's twin) leaves the raw
+    layer, since the path no longer holds it."""
+    history = (" FROM raw.ingest_files WHERE file_path = $path AND sha256 <> $sha AND (status = 'loaded' OR"
+               " (status IN ('suspect', 'rejected') AND loaded_at > (SELECT max(loaded_at) FROM raw.ingest_files"
+               " WHERE file_path = $path AND sha256 = $sha)))")
+    this_path = {"path": file_path, "sha": sha}
+    retired = con.execute(f"SELECT sha256, status {history}", this_path).fetchall()
+    if not retired:  # the usual case, an unchanged file: no transaction at all
+        return
+    with transaction(con):
+        for stale_sha in (stale for stale, status in retired if status == "loaded"):
+            for table in loader.raw_tables:
+                con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 = ? AND _source_file = ?",
+                            [stale_sha, file_path])
+        con.execute(f"UPDATE raw.ingest_files SET status = 'superseded', superseded_by = $path WHERE (file_path,"
+                    f" sha256) IN (SELECT (file_path, sha256) {history})", this_path)
 
 
 def _forget_earlier_record(con, version: _Version) -> None:
@@ -247,6 +260,7 @@ def _ingest_one(con, loader: SourceLoader, version: _Version, run_id: str, summa
                        " AND file_path <> ? LIMIT 1", [version.sha, version.file_path]).fetchone()
     if twin:
         with transaction(con):
+            _forget_earlier_record(con, version)  # a suspect or put-back version recorded before
             report = FileReport(entity=None, rows_read=0, rows_loaded=0,
                                 warnings=[f"same content as {twin[0]}; not loaded twice"])
             _record(con, loader, version, report, "skipped_duplicate", run_id)

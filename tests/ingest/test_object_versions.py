@@ -258,3 +258,20 @@ def test_a_ledger_of_the_older_versioning_rule_is_read_again_under_todays(con, l
     assert con.execute("SELECT list(id ORDER BY id) FROM raw.crm_invoices").fetchone()[0] == ["i1", "i2"]
     assert set(statuses(con).values()) == {"loaded"}
     assert con.execute("SELECT count(*) FROM raw.ingest_files").fetchone()[0] == 2
+
+
+def test_a_path_put_back_to_content_another_file_holds_counts_once(con, landing):
+    write(landing, "crm/companies.csv", companies(10))
+    write(landing, "crm/archive/companies.csv", companies(10))  # the same content under another path
+    ingest_source(con, landing, CrmLoader(), "run-1")
+    write(landing, "crm/companies.csv", companies(9))
+    ingest_source(con, landing, CrmLoader(), "run-2")
+    write(landing, "crm/companies.csv", companies(10))
+    ingest_source(con, landing, CrmLoader(), "run-3")
+    duplicates = con.execute("SELECT file_path, sha256, count(*) FROM raw.ingest_files GROUP BY ALL"
+                             " HAVING count(*) > 1").fetchall()
+    assert duplicates == []
+    # companies.csv holds the archive's content again: it counts once, through the archive; its 9-row version,
+    # no longer on disk, is out
+    assert company_count(con) == 10
+    assert con.execute("SELECT count(*) FROM raw.ingest_files WHERE status = 'loaded'").fetchone()[0] == 1
