@@ -73,7 +73,7 @@ undeclared_{{ loop.index }} as (
         '{{ column }}' as column_name,
         cast({{ staged_column }} as varchar) as value,
         'undeclared_value' as rule,
-        'value ''' || {{ staged_column }} || ''' in {{ column }} is not one the contract declares; kept as written'
+        'value ''' || {{ staged_column }} || ''' in {{ column }} is not one the contract declares'
             as detail
     from {{ ref(model) }}
     where {{ staged_column }} is not null and not {{ known_flag }}
