@@ -632,11 +632,9 @@ def test_progress_is_logged_per_chunk_and_per_file_at_debug_level(tmp_path, capl
     assert {r.levelno for r in chunk_lines + file_lines} == {logging.DEBUG}, "the run's output shows sources, not files"
 
 
-def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(tmp_path):
+def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(con, tmp_path):
     formula = entry(EcritureNum="7", EcritureLib="=HYPERLINK(\"http://x\";\"frais\")", Debit="10,00", Credit="0,00")
     signed = entry(EcritureNum="7", EcritureLib="-12,50", CompteLib="@Banque", Debit="0,00", Credit="10,00")
-    con = duckdb.connect()
-    create_raw_schema(con)
     write(tmp_path, fec_text([formula, signed]))
     ingest(con, tmp_path / "landing")
     assert con.execute("SELECT count(*) FROM raw.fec_lines").fetchone()[0] == 2
@@ -645,11 +643,9 @@ def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(tmp_path):
                                   (3, "CompteLib", "formula_like", "run-1")]
 
 
-def test_unreadable_optional_fields_are_loaded_empty_and_flagged(tmp_path):
+def test_unreadable_optional_fields_are_loaded_empty_and_flagged(con, tmp_path):
     bad_date = entry(EcritureNum="7", PieceDate="20250230", Debit="10,00", Credit="0,00")
     bad_currency = entry(EcritureNum="7", Montantdevise="abc", Idevise="USD", Debit="0,00", Credit="10,00")
-    con = duckdb.connect()
-    create_raw_schema(con)
     write(tmp_path, fec_text([bad_date, bad_currency]))
     ingest(con, tmp_path / "landing")
     assert con.execute("SELECT piece_date, montant_devise FROM raw.fec_lines ORDER BY _line_number").fetchall() == [

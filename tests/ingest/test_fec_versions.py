@@ -11,25 +11,15 @@ import os
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from assets.ingest.fec import FecLoader
 from assets.ingest.fec_layout import pseudo_client_id
-from assets.ingest.raw_tables import create_raw_schema
 from assets.ingest.registry import file_sha256, ingest_source
 from tests.ingest.test_fec_reader import FIELDS_18, FIELDS_BNC, entry, fec_text, sale
 
 NOV_1 = 1_698_796_800  # 2023-11-01 00:00 UTC, as a file modification time
 DEC_1 = 1_701_388_800  # 2023-12-01
-
-
-@pytest.fixture
-def warehouse():
-    con = duckdb.connect()
-    create_raw_schema(con)
-    yield con
-    con.close()
 
 
 def put(landing: Path, relative: str, text: str, modified: float | None = None) -> Path:
@@ -68,41 +58,41 @@ CORRECTED = fec_text([*sale(1, "10,00", "20230115"), *sale(3, "20,00", "20231031
 # --- version order: modification time, then load order, never row count -------------------------------------
 
 @pytest.mark.parametrize("second_name", ["123456789FEC20231231_corrige.txt", "123456789FEC20231231.txt"])
-def test_corrected_export_with_fewer_lines_supersedes_the_older(tmp_path, warehouse, second_name):
+def test_corrected_export_with_fewer_lines_supersedes_the_older(tmp_path, con, second_name):
     landing = tmp_path / "landing"
     put(landing, "123456789FEC20231231.txt", WRONG, NOV_1)
-    ingest(warehouse, landing, "run-1")
+    ingest(con, landing, "run-1")
     put(landing, second_name, CORRECTED, DEC_1)  # a new name, or the same file overwritten
-    ingest(warehouse, landing, "run-2")
-    statuses = warehouse.execute("SELECT status, rows_read FROM raw.ingest_files ORDER BY loaded_at").fetchall()
+    ingest(con, landing, "run-2")
+    statuses = con.execute("SELECT status, rows_read FROM raw.ingest_files ORDER BY loaded_at").fetchall()
     assert statuses == [("superseded", 6), ("loaded", 4)]
-    assert ledger(warehouse) == [(f"accounting/{second_name}", "123456789", date(2023, 12, 31), 4)]
-    assert warehouse.execute("SELECT sum(credit) FROM raw.fec_lines").fetchone()[0] == 30
+    assert ledger(con) == [(f"accounting/{second_name}", "123456789", date(2023, 12, 31), 4)]
+    assert con.execute("SELECT sum(credit) FROM raw.fec_lines").fetchone()[0] == 30
 
 
 @pytest.mark.parametrize("same_run", [False, True])
-def test_older_export_arriving_later_does_not_replace_the_newer(tmp_path, warehouse, same_run):
+def test_older_export_arriving_later_does_not_replace_the_newer(tmp_path, con, same_run):
     landing = tmp_path / "landing"
     newer = "123456789FEC20231231.txt"
     older = "123456789FEC20231231_sauvegarde.txt"  # sorts after: loaded last, as a `cp -p` of an old backup
     put(landing, newer, CORRECTED, DEC_1)
     if not same_run:
-        ingest(warehouse, landing, "run-1")
+        ingest(con, landing, "run-1")
     put(landing, older, WRONG, NOV_1)
-    ingest(warehouse, landing, "run-2")
-    assert [f[:2] for f in files(warehouse)] == [(f"accounting/{newer}", "loaded"),
+    ingest(con, landing, "run-2")
+    assert [f[:2] for f in files(con)] == [(f"accounting/{newer}", "loaded"),
                                                 (f"accounting/{older}", "superseded")]
-    assert ledger(warehouse) == [(f"accounting/{newer}", "123456789", date(2023, 12, 31), 4)]
+    assert ledger(con) == [(f"accounting/{newer}", "123456789", date(2023, 12, 31), 4)]
 
 
-def test_versions_modified_at_the_same_time_rank_by_load_order(tmp_path, warehouse):
+def test_versions_modified_at_the_same_time_rank_by_load_order(tmp_path, con):
     landing = tmp_path / "landing"
     put(landing, "123456789FEC20231231_a.txt", WRONG, DEC_1)
-    ingest(warehouse, landing, "run-1")
+    ingest(con, landing, "run-1")
     put(landing, "123456789FEC20231231_b.txt", CORRECTED, DEC_1)
-    ingest(warehouse, landing, "run-2")
-    assert ledger(warehouse) == [("accounting/123456789FEC20231231_b.txt", "123456789", date(2023, 12, 31), 4)]
-    details = warehouse.execute("SELECT details::JSON->>'modified_at' FROM raw.ingest_files").fetchall()
+    ingest(con, landing, "run-2")
+    assert ledger(con) == [("accounting/123456789FEC20231231_b.txt", "123456789", date(2023, 12, 31), 4)]
+    details = con.execute("SELECT details::JSON->>'modified_at' FROM raw.ingest_files").fetchall()
     assert details == [("2023-12-01T00:00:00+00:00",), ("2023-12-01T00:00:00+00:00",)]
 
 
@@ -119,23 +109,23 @@ JANUARY = [*opening(), *sale(1, "100,00", "20250115")]
 FEBRUARY = [*sale(2, "200,00", "20250210")]
 
 
-def test_monthly_re_exports_named_without_siren_or_date_are_one_client_and_supersede(tmp_path, warehouse):
+def test_monthly_re_exports_named_without_siren_or_date_are_one_client_and_supersede(tmp_path, con):
     landing = tmp_path / "landing"
     put(landing, "grand-livre_2025-01.txt", fec_text(JANUARY), NOV_1)
-    ingest(warehouse, landing, "run-1")
+    ingest(con, landing, "run-1")
     put(landing, "grand-livre_2025-02.txt", fec_text(JANUARY + FEBRUARY), DEC_1)
-    ingest(warehouse, landing, "run-2")
+    ingest(con, landing, "run-2")
     pseudo = pseudo_client_id("accounting/grand-livre_2025-01.txt")
     assert pseudo == pseudo_client_id("accounting/grand-livre_2025-02.txt")
-    assert files(warehouse) == [
+    assert files(con) == [
         ("accounting/grand-livre_2025-01.txt", "superseded", pseudo, f"{pseudo}:2025-12-31",
          "accounting/grand-livre_2025-02.txt"),
         ("accounting/grand-livre_2025-02.txt", "loaded", pseudo, f"{pseudo}:2025-12-31", None)]
-    assert ledger(warehouse) == [("accounting/grand-livre_2025-02.txt", pseudo, date(2025, 12, 31), 6)]
-    january_sales = warehouse.execute("SELECT sum(credit) FROM raw.fec_lines WHERE compte_num = '706000'"
+    assert ledger(con) == [("accounting/grand-livre_2025-02.txt", pseudo, date(2025, 12, 31), 6)]
+    january_sales = con.execute("SELECT sum(credit) FROM raw.fec_lines WHERE compte_num = '706000'"
                                       " AND month(ecriture_date) = 1").fetchone()[0]
     assert january_sales == 100  # counted once
-    warnings = loaded_warnings(warehouse)
+    warnings = loaded_warnings(con)
     assert warnings[:2] == [
         f"the file name, its content and its folder give no SIREN; used the pseudo identifier {pseudo}, the same "
         "for every file of this folder named alike apart from dates",
@@ -161,62 +151,62 @@ def test_pseudo_identifier_ignores_dates_and_months_but_not_words_codes_or_folde
     assert pseudo_client_id(first).startswith("UNKNOWN-")
 
 
-def test_siren_from_the_folder_name(tmp_path, warehouse):
+def test_siren_from_the_folder_name(tmp_path, con):
     landing = tmp_path / "landing"
     put(landing, "552100554 - Dupont SARL/grand-livre_2025-01.txt", fec_text(JANUARY), NOV_1)
     put(landing, "552100554 - Dupont SARL/grand-livre_2025-02.txt", fec_text(JANUARY + FEBRUARY), DEC_1)
-    ingest(warehouse, landing, "run-1")
-    assert [f[1:4] for f in files(warehouse)] == [("superseded", "552100554", "552100554:2025-12-31"),
+    ingest(con, landing, "run-1")
+    assert [f[1:4] for f in files(con)] == [("superseded", "552100554", "552100554:2025-12-31"),
                                                   ("loaded", "552100554", "552100554:2025-12-31")]
-    warnings = loaded_warnings(warehouse)
+    warnings = loaded_warnings(con)
     assert "the file name has no SIREN; used 552100554 from its folder '552100554 - Dupont SARL'" in warnings
 
 
 @pytest.mark.parametrize(("column", "value"), [("Siren", "552 100 554"), ("SIRET", "55210055400013"),
                                                ("NumSiren", '"552100554"')])
-def test_siren_from_a_siren_column_comes_before_the_folder(tmp_path, warehouse, column, value):
+def test_siren_from_a_siren_column_comes_before_the_folder(tmp_path, con, column, value):
     landing = tmp_path / "landing"
     header = [*FIELDS_18, column]
     rows = [row | {column: value} for row in JANUARY]
     put(landing, "732829320/ledger.txt", fec_text(rows, header=header))
-    ingest(warehouse, landing, "run-1")
-    assert ledger(warehouse) == [("accounting/732829320/ledger.txt", "552100554", date(2025, 12, 31), 4)]
-    client, warnings = warehouse.execute("SELECT client_id, warnings FROM raw.ingest_files").fetchone()
+    ingest(con, landing, "run-1")
+    assert ledger(con) == [("accounting/732829320/ledger.txt", "552100554", date(2025, 12, 31), 4)]
+    client, warnings = con.execute("SELECT client_id, warnings FROM raw.ingest_files").fetchone()
     warnings = json.loads(warnings)
     assert client == "552100554"
     assert f"the file name has no SIREN; used 552100554 from its column {column}" in warnings
 
 
-def test_a_siren_column_with_several_values_is_not_used(tmp_path, warehouse):
+def test_a_siren_column_with_several_values_is_not_used(tmp_path, con):
     landing = tmp_path / "landing"
     header = [*FIELDS_18, "Siren"]
     rows = [row | {"Siren": siren} for row, siren in zip(JANUARY, ["552100554", "732829320"] * 2, strict=True)]
     put(landing, "552100554/ledger.txt", fec_text(rows, header=header))
-    ingest(warehouse, landing, "run-1")
-    client, warnings = warehouse.execute("SELECT client_id, warnings FROM raw.ingest_files").fetchone()
+    ingest(con, landing, "run-1")
+    client, warnings = con.execute("SELECT client_id, warnings FROM raw.ingest_files").fetchone()
     warnings = json.loads(warnings)
     assert client == "552100554"  # from the folder
     assert "the column Siren does not hold one SIREN (552100554, 732829320 ...); not used" in warnings
 
 
-def test_siren_from_an_idclient_shared_by_every_line(tmp_path, warehouse):
+def test_siren_from_an_idclient_shared_by_every_line(tmp_path, con):
     landing = tmp_path / "landing"
     rows = [row | {"IdClient": "552100554"} for row in JANUARY]
     put(landing, "ledger.txt", fec_text(rows, header=FIELDS_BNC))
     mixed = [row | {"IdClient": client} for row, client in zip(JANUARY, ["552100554", ""] * 2, strict=True)]
     put(landing, "other/ledger.txt", fec_text(mixed, header=FIELDS_BNC))
-    ingest(warehouse, landing, "run-1")
-    clients = warehouse.execute("SELECT file_path, client_id FROM raw.ingest_files ORDER BY file_path").fetchall()
+    ingest(con, landing, "run-1")
+    clients = con.execute("SELECT file_path, client_id FROM raw.ingest_files ORDER BY file_path").fetchall()
     assert clients == [("accounting/ledger.txt", "552100554"),
                        ("accounting/other/ledger.txt", pseudo_client_id("accounting/other/ledger.txt"))]
 
 
-def test_a_siren_in_the_name_is_kept_whatever_the_content_or_folder(tmp_path, warehouse):
+def test_a_siren_in_the_name_is_kept_whatever_the_content_or_folder(tmp_path, con):
     landing = tmp_path / "landing"
     rows = [row | {"Siren": "552100554"} for row in JANUARY]
     put(landing, "732829320/123456789FEC20251231.txt", fec_text(rows, header=[*FIELDS_18, "Siren"]))
-    ingest(warehouse, landing, "run-1")
-    assert ledger(warehouse) == [("accounting/732829320/123456789FEC20251231.txt", "123456789",
+    ingest(con, landing, "run-1")
+    assert ledger(con) == [("accounting/732829320/123456789FEC20251231.txt", "123456789",
                                   date(2025, 12, 31), 4)]
 
 
@@ -228,45 +218,45 @@ def test_a_siren_in_the_name_is_kept_whatever_the_content_or_folder(tmp_path, wa
     ([*sale(1, "1,00", "20240901"), *sale(2, "1,00", "20241015")], "2024-09-01", date(2025, 8, 31),
      "first entry on 2024-09-01"),
 ])
-def test_closing_date_is_twelve_months_after_the_fiscal_year_the_file_opens(tmp_path, warehouse, rows, start,
+def test_closing_date_is_twelve_months_after_the_fiscal_year_the_file_opens(tmp_path, con, rows, start,
                                                                               closing, why):
     landing = tmp_path / "landing"
     put(landing, "552100554/grand-livre.txt", fec_text(rows))
-    ingest(warehouse, landing, "run-1")
-    key, warnings = warehouse.execute("SELECT supersede_key, warnings FROM raw.ingest_files").fetchone()
+    ingest(con, landing, "run-1")
+    key, warnings = con.execute("SELECT supersede_key, warnings FROM raw.ingest_files").fetchone()
     warnings = json.loads(warnings)
     assert key == f"552100554:{closing.isoformat()}"
     assert (f"the file name has no closing date; the entries open a fiscal year on {start} ({why}), "
             f"so used {closing.isoformat()}, 12 months later") in warnings
-    assert {c for (_, _, c, _) in ledger(warehouse)} == {closing}
+    assert {c for (_, _, c, _) in ledger(con)} == {closing}
 
 
-def test_a_file_that_opens_no_fiscal_year_counts_it_from_its_first_month(tmp_path, warehouse):
+def test_a_file_that_opens_no_fiscal_year_counts_it_from_its_first_month(tmp_path, con):
     landing = tmp_path / "landing"
     put(landing, "552100554/extrait.txt", fec_text([*sale(1, "1,00", "20240915"), *sale(2, "1,00", "20241015")]))
-    ingest(warehouse, landing, "run-1")
-    key, warnings = warehouse.execute("SELECT supersede_key, warnings FROM raw.ingest_files").fetchone()
+    ingest(con, landing, "run-1")
+    key, warnings = con.execute("SELECT supersede_key, warnings FROM raw.ingest_files").fetchone()
     warnings = json.loads(warnings)
     assert key == "552100554:2025-08-31"
     assert ("the file name has no closing date; the entries open a fiscal year on 2024-09-01 (first entry in "
             "2024-09, no opening entries), so used 2025-08-31, 12 months later") in warnings
 
 
-def test_monthly_re_exports_without_opening_entries_replace_each_other(tmp_path, warehouse):
+def test_monthly_re_exports_without_opening_entries_replace_each_other(tmp_path, con):
     landing = tmp_path / "landing"
     january = [*sale(1, "100,00", "20250102"), *sale(2, "100,00", "20250131")]
     put(landing, "123456789_export.txt", fec_text(january))
-    ingest(warehouse, landing, "run-1")
+    ingest(con, landing, "run-1")
     put(landing, "123456789_export.txt", fec_text([*january, *sale(3, "100,00", "20250228")]))
-    ingest(warehouse, landing, "run-2")
-    assert warehouse.execute("SELECT list(status ORDER BY loaded_at) FROM raw.ingest_files").fetchone()[0] == [
+    ingest(con, landing, "run-2")
+    assert con.execute("SELECT list(status ORDER BY loaded_at) FROM raw.ingest_files").fetchone()[0] == [
         "superseded", "loaded"]
-    assert warehouse.execute("SELECT sum(debit) FROM raw.fec_lines").fetchone()[0] == 300
+    assert con.execute("SELECT sum(debit) FROM raw.fec_lines").fetchone()[0] == 300
 
 
-def test_loader_report_carries_the_derived_identity(tmp_path, warehouse):
+def test_loader_report_carries_the_derived_identity(tmp_path, con):
     path = put(tmp_path / "landing", "grand-livre_2025-02.txt", fec_text(JANUARY + FEBRUARY))
-    report = FecLoader(scratch_dir=tmp_path / "scratch").load(warehouse, path, "accounting/grand-livre_2025-02.txt",
+    report = FecLoader(scratch_dir=tmp_path / "scratch").load(con, path, "accounting/grand-livre_2025-02.txt",
                                                               file_sha256(path))
     pseudo = pseudo_client_id("accounting/grand-livre_2025-02.txt")
     assert (report.client_id, report.supersede_key) == (pseudo, f"{pseudo}:2025-12-31")
