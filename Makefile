@@ -6,6 +6,9 @@ VENV := .venv
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export UV_PYTHON := $(PYTHON)
+# Compiled once at install: where PYTHONDONTWRITEBYTECODE is set, every `vigie run` and every dbt call would
+# otherwise recompile Dagster, dbt and Great Expectations from source (~10 s of a small run).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install check-defs demo test ui lint bench clean
 
