@@ -21,6 +21,7 @@ from assets.opportunities import run_opportunities
 from assets.opportunities.catalogue import load_catalogue, starter_catalogue_text
 from assets.opportunities.compiler import compile_catalogue
 from assets.opportunities.vocabulary import INDICATORS
+from assets.opportunities.wording import WORDING_MACROS
 from orchestration.dbt_project import DBT_PROJECT_DIR, seed_threshold_names
 
 REFERENCE = date(2026, 10, 31)
@@ -86,6 +87,7 @@ def main() -> None:
     catalogue = load_catalogue(missions, seed_threshold_names())
     with duckdb.connect(str(warehouse)) as con:
         query = compile_catalogue(catalogue, REFERENCE)
+        con.execute(WORDING_MACROS)  # the query writes the trigger sentences with them
         started = time.perf_counter()
         fired = len(con.execute(query.text, list(query.params)).fetchall())
         floor = time.perf_counter() - started

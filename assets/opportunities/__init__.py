@@ -24,5 +24,5 @@ def load_warehouse_catalogue(con: duckdb.DuckDBPyConnection, missions_file: Path
 def run_opportunities(con: duckdb.DuckDBPyConnection, missions_file: Path, reference_date: date, language: str,
                       catalogue_version: str | None = None) -> OpportunityReport:
     catalogue = load_warehouse_catalogue(con, missions_file)
-    matches = evaluate_catalogue(con, catalogue, reference_date, language, catalogue_version)
-    return write_opportunities(con, catalogue, matches, reference_date, language)
+    evaluate_catalogue(con, catalogue, reference_date, language, catalogue_version)
+    return write_opportunities(con, reference_date, language)

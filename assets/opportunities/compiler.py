@@ -4,7 +4,8 @@ Each client is evaluated on the latest month its ledger covers (`k = 0`; `k = n`
 number, threshold name and window length from the catalogue travels as a query parameter; the only identifiers
 written into the SQL are indicator columns taken from the vocabulary, so no catalogue text becomes SQL.
 The query returns one row per client and fired mission: client_id, eval_month, mission (its index in the
-catalogue) and `reported`, a JSON object of the values the mission reports (its sentence and evidence).
+catalogue), `reported`, a JSON object of the values the mission reports (its evidence), and `trigger_text`, the
+mission's sentence written with those values by the macros of wording.py (create them on the connection first).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from assets.opportunities.catalogue import (
     reported_values,
 )
 from assets.opportunities.vocabulary import INDICATORS, OPERATORS
+from assets.opportunities.wording import template_parts, unit_of
 
 INDICATORS_TABLE = "marts.fct_indicators_monthly"
 THRESHOLDS_TABLE = "reference.thresholds"
@@ -46,16 +48,15 @@ class Sql:
         return cls(separator.join(p.text for p in pieces), tuple(x for p in pieces for x in p.params))
 
 
-def compile_catalogue(catalogue: Catalogue, reference_date) -> Sql:
+def compile_catalogue(catalogue: Catalogue, reference_date, language: str = "fr") -> Sql:
     builder = _Builder()
     outputs, fired_rows = [], []
     for index, mission in enumerate(catalogue.missions):
         outputs.append(Sql.of(f"coalesce({{}}, false) as fired__{index}", builder.condition(mission.condition)))
-        values = reported_values(mission.condition).values()
-        outputs.append(Sql.of(f"json_object({{}}) as reported__{index}", Sql.join(", ", [
-            Sql.of("{}, {}", value.name, builder.reported_value(value)) for value in values])))
-        fired_rows.append(Sql.of(f"select client_id, eval_month, {{}} as mission, reported__{index} as reported "
-                                 f"from evaluated where fired__{index}", index))
+        values = list(reported_values(mission.condition).values())
+        outputs += [Sql.of(f"{{}} as value__{index}_{j}", builder.reported_value(value))
+                    for j, value in enumerate(values)]
+        fired_rows.append(_fired_row(index, mission, values, language))
     lookback = catalogue.lookback
     query = Sql.of(
         f"""
@@ -101,7 +102,7 @@ flags as (
     select *{{}} from lagged
 ),
 evaluated as (
-    select client_id, eval_month, {{}}
+    select client_id, eval_month, reference_date, {{}}
     from flags
     group by client_id, eval_month, eval_day, reference_date
 )
@@ -112,6 +113,37 @@ order by client_id, mission
         builder.lag_columns(), builder.flag_columns(), Sql.join(",\n    ", outputs),
         Sql.join("\nunion all\n", fired_rows))
     return query
+
+
+def _fired_row(index: int, mission, values: list[Reported], language: str) -> Sql:
+    """The rows of one fired mission: its reported values as JSON and its trigger sentence in `language`."""
+    columns = {value.name: f"value__{index}_{j}" for j, value in enumerate(values)}
+    reported = Sql.join(", ", [Sql.of(f"{{}}, {columns[value.name]}", value.name) for value in values])
+    words = {value.name: Sql.of(f"vigie_write_value(cast({columns[value.name]} as varchar), {{}}, {{}})",
+                                unit_sql(value), language) for value in values}
+    words |= {
+        "month": Sql.of("vigie_write_month(eval_month, {})", language),
+        "reference_date": Sql.of("vigie_write_date(reference_date, {})", language),
+        "ledger_age_months": Sql.of("vigie_write_value(cast(datediff('month', eval_month, reference_date) "
+                                    "as varchar), 'months', {})", language),
+        "client_name": Sql("coalesce((select any_value(d.name) from marts.dim_clients as d "
+                           "where d.client_id = evaluated.client_id), '')"),
+    }
+    pieces = [piece for literal, name in template_parts(mission.text(mission.trigger_text, language))
+              for piece in ([Sql.of("{}", literal)] if literal else []) + ([words[name]] if name else [])]
+    sentence = Sql.of("concat({})", Sql.join(", ", pieces)) if pieces else Sql("''")
+    return Sql.of(f"select client_id, eval_month, {{}} as mission, json_object({{}}) as reported, "
+                  f"{{}} as trigger_text from evaluated where fired__{index}", index, reported, sentence)
+
+
+def unit_sql(value: Reported) -> Sql:
+    """The unit a value is written in; a threshold's comes from the `thresholds` seed (number when it has none)."""
+    unit = unit_of(value)
+    if unit is not None:
+        return Sql.of("{}", unit)
+    name = value.node if value.kind == "threshold" else value.node.threshold
+    return Sql.of(f"coalesce((select any_value(unit) from {THRESHOLDS_TABLE} where threshold_name = {{}}), "
+                  "'number')", name)
 
 
 class _Builder:

@@ -4,203 +4,163 @@ A mission that fires is shown (`proposed`) unless it is switched off (for the fi
 collaborator or office) or already sold (a deal with its mission code planned or in progress, or done too for a
 one-off mission). Each match carries its trigger sentence and the evidence an auditor needs: the values and
 months that made it fire and the ledger file and lines behind each month.
+
+Everything is set-based: the compiled query writes the sentences, and one more query joins the matches with the
+catalogue, the switches, the deals and the monthly series for the evidence. Python only describes the catalogue
+to DuckDB (the `vigie_missions` temporary table), so the step costs about what its queries cost.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import duckdb
 
-from assets.opportunities.catalogue import Catalogue, Mission, condition_lookback, operands, reported_values
+from assets.opportunities.catalogue import Catalogue, Mission, condition_lookback, operands
 from assets.opportunities.compiler import INDICATORS_TABLE, compile_catalogue
 from assets.opportunities.vocabulary import INDICATORS
-from assets.opportunities.wording import unit_of, write_date, write_month, write_value
+from assets.opportunities.wording import WORDING_MACROS
 
 SOLD_STATUSES = ("planned", "in_progress")
+MISSIONS_TABLE = "vigie_missions"  # temporary: the catalogue as rows
+MATCHES_TABLE = "vigie_matches"  # temporary: this run's matches, read by lifecycle.write_opportunities
+SCOPES = (("clients", "client"), ("collaborators", "collaborator"), ("offices", "office"))
 
 
-@dataclass(frozen=True)
-class Client:
-    client_id: str
-    siren: str | None
-    name: str | None
-    collaborator_id: str | None
-    office_id: str | None
+def switch_sql(mission: str, client: str) -> str:
+    """Which switch hides mission row `mission` (of vigie_missions) for client row `client` (of dim_clients, may
+    be NULL): firm, client:<id or SIREN>, collaborator:<id>, office:<id>; NULL when none does."""
+    return (f"CASE WHEN {mission}.disabled THEN 'firm'"
+            f" WHEN list_contains({mission}.off_clients, {client}.client_id) THEN 'client:' || {client}.client_id"
+            f" WHEN list_contains({mission}.off_clients, {client}.siren) THEN 'client:' || {client}.siren"
+            f" WHEN list_contains({mission}.off_collaborators, {client}.collaborator_id)"
+            f" THEN 'collaborator:' || {client}.collaborator_id"
+            f" WHEN list_contains({mission}.off_offices, {client}.office_id) THEN 'office:' || {client}.office_id"
+            " END")
 
 
-@dataclass(frozen=True)
-class Match:
-    client_id: str
-    mission: Mission
-    evaluated_month: date
-    outcome: str  # proposed, switched_off, already_sold
-    suppressed_by: str | None  # firm, client:<id>, collaborator:<id>, office:<id>, deal:<id>
-    trigger_text: str
-    evidence: dict
+def register_missions(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, language: str) -> None:
+    """The catalogue as the temporary table vigie_missions, one row per mission (its index is `mission`)."""
+    prefixes = dict(con.execute(
+        "select component, list(distinct account_prefix order by account_prefix) from reference.account_mapping "
+        "group by component").fetchall())
+    rows = [_mission_row(index, mission, language, prefixes) for index, mission in enumerate(catalogue.missions)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {MISSIONS_TABLE} "
+                f"({', '.join(f'{c} {t}' for c, t in _MISSION_COLUMNS.items())})")
+    if rows:
+        con.executemany(f"INSERT INTO {MISSIONS_TABLE} VALUES ({', '.join('?' for _ in _MISSION_COLUMNS)})", rows)
 
 
-def switched_off_by(mission: Mission, client: Client | None) -> str | None:
-    """Which switch hides this mission for this client, if any."""
-    if mission.disabled:
-        return "firm"
-    if client is None:
-        return None
-    scopes = (("clients", "client", (client.client_id, client.siren)),
-              ("collaborators", "collaborator", (client.collaborator_id,)),
-              ("offices", "office", (client.office_id,)))
-    for scope, label, ids in scopes:
-        hit = next((i for i in ids if i is not None and i in mission.disabled_for.get(scope, ())), None)
-        if hit is not None:
-            return f"{label}:{hit}"
-    return None
+_MISSION_COLUMNS = {
+    "mission": "INTEGER", "rule_id": "VARCHAR", "kind": "VARCHAR", "mission_title": "VARCHAR",
+    "mission_code": "VARCHAR", "price_min": "DECIMAL(18, 2)", "price_max": "DECIMAL(18, 2)", "sheet_url": "VARCHAR",
+    "once_per_client": "BOOLEAN", "disabled": "BOOLEAN", "off_clients": "VARCHAR[]",
+    "off_collaborators": "VARCHAR[]", "off_offices": "VARCHAR[]", "lookback": "INTEGER", "indicators": "VARCHAR[]",
+    "account_prefixes": "VARCHAR[]",
+}
 
 
-def load_clients(con: duckdb.DuckDBPyConnection) -> dict[str, Client]:
-    rows = con.execute("select client_id, siren, name, collaborator_id, office_id from marts.dim_clients").fetchall()
-    return {row[0]: Client(*row) for row in rows}
+def _mission_row(index: int, mission: Mission, language: str, prefixes: dict) -> list:
+    indicators = sorted({o.indicator for o in operands(mission.condition)
+                         if o.indicator and INDICATORS[o.indicator].per_month})
+    accounts = sorted({p for i in indicators for c in INDICATORS[i].components for p in prefixes.get(c, [])})
+    price = [None if p is None else str(p) for p in (mission.price_min, mission.price_max)]
+    return [index, mission.id, mission.kind, mission.text(mission.title, language), mission.mission_code, *price,
+            mission.sheet_url, mission.once_per_client, mission.disabled,
+            *(sorted(mission.disabled_for.get(scope, ())) for scope, _ in SCOPES),
+            condition_lookback(mission.condition), indicators, accounts]
 
 
 def evaluate_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, reference_date: date,
-                       language: str, catalogue_version: str | None = None) -> list[Match]:
-    query = compile_catalogue(catalogue, reference_date)
-    fired = con.execute(query.text, list(query.params)).fetchall()
-    clients = load_clients(con)
-    sold = _sold_missions(con)
-    context = _EvidenceContext(con, catalogue, {row[0] for row in fired})
-    matches = []
-    for client_id, eval_month, index, reported in fired:
-        mission = catalogue.missions[index]
-        client = clients.get(client_id)
-        values = json.loads(reported, parse_float=Decimal)
-        switch = switched_off_by(mission, client)
-        deal = _sold_deal(sold, client_id, mission)
-        outcome, suppressed_by = ("switched_off", switch) if switch else (
-            ("already_sold", f"deal:{deal}") if deal else ("proposed", None))
-        words = context.words(mission, values, eval_month, reference_date, client, language)
-        evidence = context.evidence(mission, client_id, eval_month, reference_date, values, catalogue_version)
-        text = mission.text(mission.trigger_text, language).format(**words)
-        matches.append(Match(client_id, mission, eval_month, outcome, suppressed_by, text, evidence))
-    return matches
-
-
-def _sold_missions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(client, mission code) -> [(deal id, status)] of the deals not cancelled."""
-    rows = con.execute("select client_id, mission_code, deal_id, status from marts.fct_deals "
-                       "where mission_code is not null and client_id is not null").fetchall()
-    sold = defaultdict(list)
-    for client_id, code, deal_id, status in rows:
-        sold[(client_id, code)].append((deal_id, status))
-    return sold
-
-
-def _sold_deal(sold: dict, client_id: str, mission: Mission) -> str | None:
-    if not mission.mission_code:
-        return None
-    statuses = (*SOLD_STATUSES, "done") if mission.once_per_client else SOLD_STATUSES
-    return next((deal for deal, status in sorted(sold.get((client_id, mission.mission_code), []))
-                 if status in statuses), None)
-
-
-class _EvidenceContext:
-    """What evidence and sentences need beyond the fired values: monthly series, source files, account prefixes,
-    threshold units. Read once per evaluation, for the clients that fired."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, catalogue: Catalogue, client_ids: set[str]):
-        self.threshold_units = dict(con.execute(
-            "select threshold_name, any_value(unit) from reference.thresholds group by threshold_name").fetchall())
-        self.prefixes = dict(con.execute(
-            "select component, list(distinct account_prefix order by account_prefix) from reference.account_mapping "
-            "group by component").fetchall())
-        self.shapes = {m.id: _MissionShape.of(m, self.threshold_units, self.prefixes) for m in catalogue.missions}
-        self.columns = sorted({c for shape in self.shapes.values() for c in shape.indicators})
-        self.months = self._months(con, self.columns, client_ids, catalogue.lookback)
-
-    @staticmethod
-    def _months(con, columns: list[str], client_ids: set[str], lookback: int) -> dict[str, list[tuple]]:
-        con.execute("create or replace temp table fired_clients as select unnest(?::varchar[]) as client_id",
-                    [sorted(client_ids)])
-        selected = "".join(f", m.{c}" for c in columns)  # vocabulary identifiers only
-        rows = con.execute(f"""
-            with latest as (select client_id, max(month) as eval_month from {INDICATORS_TABLE} group by client_id)
-            select m.client_id, m.month, m.source_file, m.source_line_count{selected}
-            from {INDICATORS_TABLE} as m
-            inner join latest using (client_id)
-            inner join fired_clients using (client_id)
-            where datediff('month', m.month, latest.eval_month) <= ?
-            order by m.client_id, m.month""", [lookback]).fetchall()
-        by_client = defaultdict(list)
-        for client_id, month, *rest in rows:
-            by_client[client_id].append((month, month.isoformat(), *rest))
-        return by_client
-
-    def words(self, mission: Mission, values: dict, eval_month: date, reference_date: date,
-              client: Client | None, language: str) -> dict[str, str]:
-        units = self.shapes[mission.id].units
-        words = {name: write_value(values.get(name), unit, language) for name, unit in units.items()}
-        age = (reference_date.year - eval_month.year) * 12 + reference_date.month - eval_month.month
-        words.update(month=write_month(eval_month, language), reference_date=write_date(reference_date, language),
-                     client_name=(client.name if client and client.name else ""),
-                     ledger_age_months=write_value(age, "months", language))
-        return words
-
-    def evidence(self, mission: Mission, client_id: str, eval_month: date, reference_date: date, values: dict,
-                 catalogue_version: str | None) -> dict:
-        shape = self.shapes[mission.id]
-        window = [m for m in self.months.get(client_id, []) if _months_between(m[0], eval_month) <= shape.lookback]
-        positions = {c: 4 + i for i, c in enumerate(self.columns)}  # after month, its ISO text, file, line count
-        return {
-            "rule_id": mission.id,
-            "evaluated_month": eval_month.isoformat(),
-            "reference_date": reference_date.isoformat(),
-            "catalogue_version": catalogue_version,
-            "values": {name: _json_number(value) for name, value in values.items()},
-            "months": [m[1] for m in window],
-            "series": {c: {m[1]: _json_number(m[positions[c]]) for m in window}
-                       for c in shape.indicators} if shape.lookback else {},
-            "source_lines": _source_lines(window, shape.accounts),
-        }
-
-
-@dataclass(frozen=True)
-class _MissionShape:
-    """What every match of one mission shares: units of its values, its window, indicators and accounts."""
-
-    units: dict
-    lookback: int
-    indicators: list
-    accounts: list
-
-    @classmethod
-    def of(cls, mission: Mission, threshold_units: dict, prefixes: dict) -> _MissionShape:
-        indicators = sorted({o.indicator for o in operands(mission.condition)
-                             if o.indicator and INDICATORS[o.indicator].per_month})
-        accounts = sorted({p for i in indicators for c in INDICATORS[i].components for p in prefixes.get(c, [])})
-        units = {name: unit_of(r, threshold_units) for name, r in reported_values(mission.condition).items()}
-        return cls(units, condition_lookback(mission.condition), indicators, accounts)
-
-
-def _source_lines(window: list[tuple], accounts: list[str]) -> list[dict]:
-    """The ledger lines behind the months: per FEC file, its months and line count, and the account prefixes the
-    indicators read (staging.stg_accounting__fec_lines has each line with its file and line number)."""
-    files: dict[str, dict] = {}
-    for _, month_text, source_file, line_count, *_ in window:
-        entry = files.setdefault(source_file, {"file": source_file, "months": [], "line_count": 0,
-                                               "account_prefixes": accounts})
-        entry["months"].append(month_text)
-        entry["line_count"] += int(line_count or 0)
-    return list(files.values())
-
-
-def _months_between(month: date, later: date) -> int:
-    return (later.year - month.year) * 12 + later.month - month.month
-
-
-def _json_number(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+                       language: str, catalogue_version: str | None = None) -> None:
+    """This run's matches into the temporary table vigie_matches (columns of lifecycle.MATCH_COLUMNS, plus
+    `mission`): outcome, suppressed_by, trigger_text and evidence for each client and fired mission."""
+    con.execute(WORDING_MACROS)
+    register_missions(con, catalogue, language)
+    query = compile_catalogue(catalogue, reference_date, language)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE vigie_fired AS {query.text}", list(query.params))
+    read = sorted({i for (i,) in con.execute(f"SELECT DISTINCT unnest(indicators) FROM {MISSIONS_TABLE}").fetchall()})
+    value_of = "CASE series_rows.indicator " + " ".join(
+        f"WHEN '{name}' THEN w.{name}" for name in read if name in INDICATORS  # vocabulary identifiers only
+    ) + " END" if read else "NULL"
+    indicator_columns = "".join(f", m.{name}" for name in read if name in INDICATORS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {MATCHES_TABLE} AS
+        WITH window_rows AS (
+            -- the months each match read: its evaluated month and the `lookback` months before it
+            SELECT f.client_id, f.mission, m.month, m.source_file, m.source_line_count{indicator_columns},
+                   strftime(m.month, '%Y-%m-%d') AS month_text
+            FROM vigie_fired AS f
+            JOIN {MISSIONS_TABLE} AS ms USING (mission)
+            JOIN {INDICATORS_TABLE} AS m
+              ON m.client_id = f.client_id AND m.month <= f.eval_month
+             AND datediff('month', m.month, f.eval_month) <= ms.lookback
+        ),
+        months AS (
+            SELECT client_id, mission, list(month_text ORDER BY month) AS months
+            FROM window_rows GROUP BY client_id, mission
+        ),
+        series_points AS (
+            SELECT w.client_id, w.mission, series_rows.indicator,
+                   to_json(map_from_entries(list(struct_pack(k := w.month_text, v := {value_of})
+                                                 ORDER BY w.month))) AS points
+            FROM window_rows AS w
+            JOIN (SELECT mission, unnest(indicators) AS indicator FROM {MISSIONS_TABLE} WHERE lookback > 0)
+                 AS series_rows USING (mission)
+            GROUP BY w.client_id, w.mission, series_rows.indicator
+        ),
+        series AS (
+            SELECT client_id, mission,
+                   to_json(map_from_entries(list(struct_pack(k := indicator, v := points) ORDER BY indicator)))
+                   AS series
+            FROM series_points GROUP BY client_id, mission
+        ),
+        files AS (
+            SELECT client_id, mission, source_file, min(month) AS first_month,
+                   list(month_text ORDER BY month) AS months,
+                   CAST(coalesce(sum(source_line_count), 0) AS BIGINT) AS line_count
+            FROM window_rows GROUP BY client_id, mission, source_file
+        ),
+        source_lines AS (
+            SELECT f.client_id, f.mission,
+                   to_json(list(json_object('file', f.source_file, 'months', f.months, 'line_count', f.line_count,
+                                            'account_prefixes', ms.account_prefixes)
+                                ORDER BY f.first_month)) AS source_lines
+            FROM files AS f JOIN {MISSIONS_TABLE} AS ms USING (mission)
+            GROUP BY f.client_id, f.mission
+        ),
+        sold AS (
+            SELECT client_id, mission_code,
+                   min(deal_id) FILTER (WHERE status IN {SOLD_STATUSES}) AS active_deal,
+                   min(deal_id) FILTER (WHERE status IN {(*SOLD_STATUSES, 'done')}) AS any_deal
+            FROM marts.fct_deals
+            WHERE mission_code IS NOT NULL AND client_id IS NOT NULL
+            GROUP BY client_id, mission_code
+        ),
+        judged AS (
+            SELECT f.*, ms.rule_id, ms.kind,
+                   {switch_sql('ms', 'c')} AS switch,
+                   CASE WHEN ms.once_per_client THEN sold.any_deal ELSE sold.active_deal END AS deal
+            FROM vigie_fired AS f
+            JOIN {MISSIONS_TABLE} AS ms USING (mission)
+            LEFT JOIN marts.dim_clients AS c USING (client_id)
+            LEFT JOIN sold ON sold.client_id = f.client_id AND sold.mission_code = ms.mission_code
+        )
+        SELECT 'opp_' || left(sha256(j.client_id || chr(31) || j.rule_id), 16) AS opportunity_id,
+               j.client_id, j.rule_id, j.kind, j.eval_month AS evaluated_month,
+               CASE WHEN j.switch IS NOT NULL THEN 'switched_off'
+                    WHEN j.deal IS NOT NULL THEN 'already_sold' ELSE 'proposed' END AS outcome,
+               coalesce(j.switch, 'deal:' || j.deal) AS suppressed_by,
+               j.trigger_text,
+               json_object('rule_id', j.rule_id, 'evaluated_month', strftime(j.eval_month, '%Y-%m-%d'),
+                           'reference_date', $reference_text, 'catalogue_version', $version,
+                           'values', j.reported, 'months', coalesce(months.months, CAST([] AS VARCHAR[])),
+                           'series', coalesce(series.series, '{{}}'::JSON),
+                           'source_lines', coalesce(source_lines.source_lines, '[]'::JSON)) AS evidence,
+               CAST($reference AS DATE) AS reference_date, j.mission
+        FROM judged AS j
+        LEFT JOIN months USING (client_id, mission)
+        LEFT JOIN series USING (client_id, mission)
+        LEFT JOIN source_lines USING (client_id, mission)
+        ORDER BY j.client_id, j.mission
+    """, {"reference": reference_date, "reference_text": reference_date.isoformat(), "version": catalogue_version})
