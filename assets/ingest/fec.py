@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from assets.ingest.fec_sql import (
     NO_REPAIR_SQL,
     REPAIRED_TABLE,
     SOFT_PROBLEMS,
+    SOURCES_TABLE,
     chunk_sql,
     repair_sql,
 )
@@ -45,8 +47,11 @@ from assets.ingest.fec_text import (
     LEGAL_ENCODINGS,
     TextChunk,
     TextFormat,
+    codec_of,
+    normalise_line_ends,
     sniff_text_format,
     transcode_to_chunks,
+    transcode_whole,
 )
 from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
 from assets.ingest.tabular import load_stamp
@@ -55,13 +60,20 @@ log = logging.getLogger("vigie.ingest")
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 LONGEST_FISCAL_YEAR = timedelta(days=731)  # a first fiscal year may last up to 24 months
+FILES_TABLE = "vigie_fec_files"
 INSERT_COLUMNS = ["siren", "closing_date", *LINE_COLUMNS, "_file_sha256", "_source_file", "_line_number"]
 # The dbt seed of opening journals (à-nouveaux): a file whose entries open with one starts a fiscal year.
 OPENING_JOURNALS_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "opening_journals.csv"
 
 
 class FecLoader:
-    """SourceLoader of landing/accounting (see registry.SourceLoader): any file there is read as a FEC."""
+    """SourceLoader of landing/accounting (see registry.SourceLoader): any file there is read as a FEC.
+
+    Files smaller than a chunk, named <SIREN>FEC<closing date>, that share a header are read together by one
+    statement per batch of about `chunk_bytes` (`plan_batches`, `load_batch`): UTF-8 and ASCII files straight
+    from landing/, others once transcoded. Any other file is transcoded to UTF-8 chunks and read on its own
+    (`load`). Both go through the same SQL, so a line gets the same fate either way.
+    """
 
     source = "accounting"
     raw_tables = ("fec_lines",)
@@ -71,6 +83,7 @@ class FecLoader:
     def __init__(self, scratch_dir: Path | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
         self.scratch_dir = scratch_dir  # transcoded chunks of the file being loaded; default: system tmp
         self.chunk_bytes = chunk_bytes
+        self._planned: dict[str, _PlainFile] = {}  # file_path -> what plan_batches read of it
 
     def list_files(self, landing_dir: Path) -> list[Path]:
         return iter_files(landing_dir)
@@ -84,16 +97,126 @@ class FecLoader:
         work_dir = Path(tempfile.mkdtemp(prefix="fec_", dir=self.scratch_dir))
         try:
             chunks = transcode_to_chunks(path, text_format, work_dir, self.chunk_bytes)
-            layout, tally = _load_chunks(con, chunks, [name.siren, name.closing_date, sha256, file_path])
+            _register_files(con, [(0, name.siren, name.closing_date, sha256, file_path)])
+            layout, tally = _load_chunks(con, chunks, file_path, name.siren is None)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        for table in (CHUNK_TABLE, REPAIRED_TABLE):  # after a failure, the caller's rollback removes them
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_work_tables(con)
         report = _report(con, path, file_path, sha256, name, text_format, layout, tally)
         log.debug("%s: %d rows loaded, %d quarantined in %.1f s (%s, %s, %s, %d columns)", file_path,
                  report.rows_loaded, report.rows_quarantined, time.monotonic() - started,
                  text_format.encoding, layout.amount_layout, layout.regime, layout.field_count)
         return report
+
+    def plan_batches(self, versions: list) -> list[list]:
+        """Group the versions to load (registry._Version) into batches read by one statement each; a file that
+        needs transcoding, a derived SIREN or closing date, or chunking is a batch of its own."""
+        groups: dict[str, list] = {}
+        batches: list[list] = []
+        for version in versions:
+            plain = _plain_file(version.path, self.chunk_bytes)
+            if plain is None:
+                batches.append([version])
+                continue
+            self._planned[version.file_path] = plain
+            group = groups.setdefault(plain.header, [])
+            if group and sum(self._planned[v.file_path].size for v in group) + plain.size > self.chunk_bytes:
+                batches.append(list(group))
+                group.clear()
+            group.append(version)
+        batches += [group for group in groups.values() if group]
+        return batches
+
+    def load_batch(self, con, versions: list) -> dict[str, FileReport]:
+        """Load several files planned together (same header): one parse statement, one insert, per-file reports."""
+        if len(versions) == 1 and versions[0].file_path not in self._planned:
+            version = versions[0]
+            return {version.file_path: self.load(con, version.path, version.file_path, version.sha)}
+        started = time.monotonic()
+        plain = [self._planned.pop(v.file_path) for v in versions]
+        layout = read_header(plain[0].header)
+        _register_files(con, [(index, p.name.siren, p.name.closing_date, v.sha, v.file_path)
+                              for index, (v, p) in enumerate(zip(versions, plain, strict=True))])
+        loader = _LayoutLoader(con, layout)
+        if self.scratch_dir:
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix="fec_batch_", dir=self.scratch_dir))
+        try:
+            sources = []
+            for index, (version, file) in enumerate(zip(versions, plain, strict=True)):
+                read_path = version.path
+                if not file.in_place:
+                    read_path = work_dir / f"{index}.txt"
+                    transcode_whole(version.path, file.text_format, read_path)
+                sources.append((index, str(read_path), 1, file.header_line))
+            loader.load(sources)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        stats = _batch_stats(con)
+        _drop_work_tables(con)
+        reports = {}
+        for index, (version, file) in enumerate(zip(versions, plain, strict=True)):
+            tally = loader.tallies.get(index, _Tally())
+            reports[version.file_path] = _assemble_report(
+                version.path, file.name, file.text_format, layout, tally, stats[index],
+                file.name.siren, "file name", file.name.closing_date, list(file.name.warnings))
+        log.debug("%d files (%s...) read together in %.1f s", len(versions), versions[0].file_path,
+                  time.monotonic() - started)
+        return reports
+
+
+@dataclass(frozen=True)
+class _PlainFile:
+    """A file small enough to be read in a batch, with what the plan read of it."""
+
+    name: FecFileName
+    text_format: TextFormat
+    header: str  # the header line as written
+    header_line: int  # its physical line number
+    size: int
+
+    @property
+    def in_place(self) -> bool:
+        """DuckDB reads it from landing/ as it is (CR LF line ends are dropped in SQL); any other file is copied
+        once, as UTF-8 with LF line ends."""
+        return self.text_format.encoding in ("utf-8", "ascii") and self.text_format.only_crlf
+
+
+HEADER_SEARCH_BYTES = 1 << 16  # a header further down than this is read by the one-file path
+
+
+def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
+    """The file when it can be read in a batch, else None (it is then loaded, or rejected, on its own): named
+    <SIREN>FEC<closing date>, smaller than a chunk, text with a FEC header near its start."""
+    try:
+        size = path.stat().st_size
+        name = parse_file_name(path.name)
+        if size > chunk_bytes or name.siren is None or name.closing_date is None or name.warnings:
+            return None
+        text_format = sniff_text_format(path, chunk_bytes)
+        with path.open("rb") as handle:
+            start = handle.read(HEADER_SEARCH_BYTES)
+        text = normalise_line_ends(start.decode(codec_of(text_format), errors="replace"))
+        lines = text.split("\n")[:-1] if len(start) == HEADER_SEARCH_BYTES else text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                read_header(line)  # a file without a FEC header is rejected on its own, with the reason
+                return _PlainFile(name, text_format, line, number, size)
+    except (OSError, FileRejected):
+        return None
+    return None
+
+
+def _register_files(con, rows: list[tuple]) -> None:
+    """vigie_fec_files: what every row of each file read shares (file_index, siren, closing date, sha, path)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES_TABLE} (file_index INTEGER, siren VARCHAR,"
+                " closing_date DATE, sha256 VARCHAR, file_path VARCHAR)")
+    con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def _drop_work_tables(con) -> None:
+    for table in (SOURCES_TABLE, CHUNK_TABLE, REPAIRED_TABLE, FILES_TABLE):
+        con.execute(f"DROP TABLE IF EXISTS {table}")  # after a failure, the caller's rollback removes them
 
 
 @dataclass
@@ -112,69 +235,66 @@ class _Tally:
 
 
 @dataclass
-class _ChunkLoader:
-    """Loads the chunks of one file into raw.fec_lines once its header is known."""
+class _LayoutLoader:
+    """Loads text of one layout into raw.fec_lines: the chunks of one file, or many files at once. Each read is
+    a list of sources (file_index, path, first physical line, header line); vigie_fec_files gives each
+    file_index its constants."""
 
     con: object
     layout: FecLayout
-    header_line: int
-    constants: list  # siren, closing date, sha256, file path: the same on every row
-    tally: _Tally = field(default_factory=_Tally)
+    tallies: dict[int, _Tally] = field(default_factory=dict)
 
     def __post_init__(self):
         self.parse_sql, self.repair_sql = chunk_sql(self.layout), repair_sql(self.layout)
-        # Read only when the file name has no SIREN (constants[0]): the content may hold one.
-        self.siren_column = siren_position(self.layout) if self.constants[0] is None else None
 
-    def load(self, chunk: TextChunk) -> None:
-        self.con.execute(self.parse_sql, {"path": str(chunk.path), "first_line": chunk.first_line,
-                                          "header_line": self.header_line})
+    def load(self, sources: list[tuple[int, str, int, int]]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCES_TABLE} (file_index INTEGER, path VARCHAR,"
+                         " first_line BIGINT, header_line BIGINT)")
+        self.con.executemany(f"INSERT INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?)", sources)
+        self.con.execute(self.parse_sql, {"paths": [path for _, path, _, _ in sources]})
         width = self.layout.field_count
         soft = ", ".join(f"count(*) FILTER ({c} AND problem IS NULL)" for c in SOFT_PROBLEMS)
-        rows, clean, repairable, short, extra, *unreadable = self.con.execute(
-            f"SELECT count(*), count(*) FILTER (problem IS NULL),"
+        counts = self.con.execute(
+            f"SELECT file_index, count(*), count(*) FILTER (problem IS NULL),"
             f" count(*) FILTER (problem IS NOT NULL AND field_count > {width}),"
             f" count(*) FILTER (problem IS NULL AND field_count < {width}),"
-            f" count(*) FILTER (problem IS NULL AND has_extra_data), {soft} FROM {CHUNK_TABLE}").fetchone()
-        self.con.execute(self.repair_sql if repairable else NO_REPAIR_SQL)
+            f" count(*) FILTER (problem IS NULL AND has_extra_data), {soft} FROM {CHUNK_TABLE}"
+            " GROUP BY file_index").fetchall()
+        self.con.execute(self.repair_sql if any(row[3] for row in counts) else NO_REPAIR_SQL)
         self._insert()
         self._flag_formula_like_labels()
-        if any(unreadable):
+        if any(any(row[6:]) for row in counts):
             self._flag_unreadable_optional_fields()
-        repaired = dict(self.con.execute(
-            f"SELECT merged_into, count(*) FROM {REPAIRED_TABLE} GROUP BY ALL").fetchall())
-        loaded = clean + sum(repaired.values())
-        tally = self.tally
-        tally.rejections += self._rejections() if rows > loaded else []
-        tally.rows_read += rows
-        tally.rows_loaded += loaded
-        tally.short_lines += short
-        tally.lines_with_extra_data += extra
-        tally.repaired.update(repaired)
-        tally.unreadable.update(dict(zip(SOFT_PROBLEMS, unreadable, strict=True)))
-        tally.chunks += 1
-        if self.siren_column and len(tally.siren_values) < 2:  # two values already make it unusable
-            tally.siren_values.update(self._siren_values(chunk))
-
-    def _siren_values(self, chunk: TextChunk) -> set[str]:
-        """Distinct non-blank values of the extra SIREN/SIRET column in this chunk (at most two)."""
-        position = self.siren_column[0]
-        sep = "chr(9)" if self.layout.separator == "\t" else "'" + self.layout.separator.replace("'", "''") + "'"
-        rows = self.con.execute(
-            "SELECT DISTINCT regexp_replace(trim(string_split(line, " + sep + f")[{position}]), '[ .\"\\r]', '', 'g')"
-            " AS value FROM (SELECT $first_line + i - 1 AS line_number, line"
-            "  FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),"
-            "       unnest(parts) WITH ORDINALITY AS t(line, i))"
-            " WHERE line_number > $header_line AND coalesce(value, '') <> '' LIMIT 2",
-            {"path": str(chunk.path), "first_line": chunk.first_line, "header_line": self.header_line}).fetchall()
-        return {value for (value,) in rows}
+        repaired: dict[int, Counter] = {}
+        for index, label, count in self.con.execute(
+                f"SELECT file_index, merged_into, count(*) FROM {REPAIRED_TABLE} GROUP BY ALL").fetchall():
+            repaired.setdefault(index, Counter())[label] = count
+        losing = set()
+        for index, rows, clean, _, short, extra, *unreadable in counts:
+            tally = self.tallies.setdefault(index, _Tally())
+            loaded = clean + sum(repaired.get(index, Counter()).values())
+            if rows > loaded:
+                losing.add(index)
+            tally.rows_read += rows
+            tally.rows_loaded += loaded
+            tally.short_lines += short
+            tally.lines_with_extra_data += extra
+            tally.repaired.update(repaired.get(index, Counter()))
+            tally.unreadable.update(dict(zip(SOFT_PROBLEMS, unreadable, strict=True)))
+        for index, _, _, _ in sources:
+            self.tallies.setdefault(index, _Tally()).chunks += 1
+        if losing:
+            for index, rejection in self._rejections():
+                self.tallies[index].rejections.append(rejection)
 
     def _insert(self) -> None:
         columns = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
-        values = ", ".join(["?", "?", *LINE_COLUMNS, "?", "?", "line_number"])
-        self.con.execute(f"INSERT INTO raw.fec_lines ({columns})"
-                         f" SELECT {values} FROM {CHUNK_TABLE} WHERE problem IS NULL"
-                         f" UNION ALL SELECT {values} FROM {REPAIRED_TABLE}", self.constants * 2)
+        values = ", ".join(["f.siren", "f.closing_date", *(f"c.{c}" for c in LINE_COLUMNS), "f.sha256",
+                            "f.file_path", "c.line_number"])
+        self.con.execute(f"INSERT INTO raw.fec_lines ({columns}) SELECT {values}"
+                         f" FROM (SELECT * FROM {CHUNK_TABLE} WHERE problem IS NULL"
+                         f"       UNION ALL SELECT * FROM {REPAIRED_TABLE}) AS c"
+                         f" JOIN {FILES_TABLE} AS f USING (file_index)")
 
     def _flag_formula_like_labels(self) -> None:
         """Labels a spreadsheet opening the published tables would run as formulas (values.check_values says the
@@ -183,35 +303,38 @@ class _ChunkLoader:
         labels = ("ecriture_lib", "compte_lib", "comp_aux_lib", "journal_lib")
         self.con.execute(
             "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
-            " SELECT $file, $sha, line_number, name, CASE WHEN length(value) > 40 THEN left(value, 40) || '…'"
-            "  ELSE value END, 'formula_like',"
+            " SELECT f.file_path, f.sha256, line_number, name, CASE WHEN length(value) > 40"
+            "  THEN left(value, 40) || '…' ELSE value END, 'formula_like',"
             "  'starts like a spreadsheet formula (=, +, - or @)'"
-            f" FROM (SELECT line_number, unnest([{', '.join(repr(FEC_FIELDS[c]) for c in labels)}]) AS name,"
+            f" FROM (SELECT file_index, line_number,"
+            f"  unnest([{', '.join(repr(FEC_FIELDS[c]) for c in labels)}]) AS name,"
             f"  unnest([{', '.join(labels)}]) AS value FROM {CHUNK_TABLE} WHERE problem IS NULL)"
+            f" JOIN {FILES_TABLE} AS f USING (file_index)"
             " WHERE length(trim(value)) >= 2 AND regexp_matches(value, '^\\s*([=@]|[+-][^\\s])')"
-            "  AND NOT regexp_full_match(value, '\\s*[+-]?[0-9\\s.,]+%?\\s*')",
-            {"file": self.constants[3], "sha": self.constants[2]})
+            "  AND NOT regexp_full_match(value, '\\s*[+-]?[0-9\\s.,]+%?\\s*')")
 
     def _flag_unreadable_optional_fields(self) -> None:
         """An optional date or Montantdevise written but unreadable is loaded as empty (the line stays usable):
         one raw.ingest_flags row each, with the text as written, so the NULL is never silent."""
         separator = "chr(9)" if self.layout.separator == "\t" else "'" + self.layout.separator.replace("'", "''") + "'"
         fields = {flag: flag.removeprefix("bad_") for flag in SOFT_PROBLEMS}
-        selects = [f"SELECT line_number, '{FEC_FIELDS[field]}' AS name, trim(string_split(line, {separator})"
-                   f"[{self.layout.positions[field]}]) AS value FROM {CHUNK_TABLE} WHERE {flag} AND problem IS NULL"
+        selects = [f"SELECT file_index, line_number, '{FEC_FIELDS[field]}' AS name,"
+                   f" trim(string_split(line, {separator})[{self.layout.positions[field]}]) AS value"
+                   f" FROM {CHUNK_TABLE} WHERE {flag} AND problem IS NULL"
                    for flag, field in fields.items() if field in self.layout.positions]
         self.con.execute(
             "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
-            " SELECT $file, $sha, line_number, name, value, 'unreadable_value',"
+            " SELECT f.file_path, f.sha256, line_number, name, value, 'unreadable_value',"
             " 'unreadable ' || name || ' \"' || value || '\"; loaded as empty'"
-            f" FROM ({' UNION ALL '.join(selects)})", {"file": self.constants[3], "sha": self.constants[2]})
+            f" FROM ({' UNION ALL '.join(selects)}) JOIN {FILES_TABLE} AS f USING (file_index)")
 
-    def _rejections(self) -> list[Rejection]:
+    def _rejections(self) -> list[tuple[int, Rejection]]:
         rows = self.con.execute(
-            f"SELECT line_number, problem, line FROM {CHUNK_TABLE} WHERE problem IS NOT NULL"
-            f" AND line_number NOT IN (SELECT line_number FROM {REPAIRED_TABLE})"
-            " ORDER BY line_number").fetchall()
-        return [Rejection(number, self._reason(problem, line), line) for number, problem, line in rows]
+            f"SELECT file_index, line_number, problem, line FROM {CHUNK_TABLE} AS c WHERE problem IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {REPAIRED_TABLE} AS r WHERE r.file_index = c.file_index"
+            "  AND r.line_number = c.line_number)"
+            " ORDER BY file_index, line_number").fetchall()
+        return [(index, Rejection(number, self._reason(problem, line), line)) for index, number, problem, line in rows]
 
     def _reason(self, problem: str, line: str) -> str:
         """Say so when the line has more fields than the header (one trailing empty field is a separator)."""
@@ -224,23 +347,41 @@ class _ChunkLoader:
                 f"{shown} ({problem})")
 
 
-def _load_chunks(con, chunks: Iterator[TextChunk], constants: list) -> tuple[FecLayout, _Tally]:
-    loader: _ChunkLoader | None = None
-    file_path = constants[-1]
+def _siren_values(con, layout: FecLayout, chunk: TextChunk, header_line: int) -> set[str]:
+    """Distinct non-blank values of the extra SIREN/SIRET column in this chunk (at most two)."""
+    position = siren_position(layout)[0]
+    sep = "chr(9)" if layout.separator == "\t" else "'" + layout.separator.replace("'", "''") + "'"
+    rows = con.execute(
+        "SELECT DISTINCT regexp_replace(trim(string_split(line, " + sep + f")[{position}]), '[ .\"\\r]', '', 'g')"
+        " AS value FROM (SELECT $first_line + i - 1 AS line_number, line"
+        "  FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),"
+        "       unnest(parts) WITH ORDINALITY AS t(line, i))"
+        " WHERE line_number > $header_line AND coalesce(value, '') <> '' LIMIT 2",
+        {"path": str(chunk.path), "first_line": chunk.first_line, "header_line": header_line}).fetchall()
+    return {value for (value,) in rows}
+
+
+def _load_chunks(con, chunks: Iterator[TextChunk], file_path: str, read_siren: bool) -> tuple[FecLayout, _Tally]:
+    """One file, chunk after chunk (file_index 0). `read_siren`: the name has none, the content may hold one."""
+    loader: _LayoutLoader | None = None
+    header_line = 0
     # Closed in reverse order: the prefetching thread stops before the generator it reads from.
     with closing(chunks), closing(_prefetched(chunks)) as prefetched:
         for chunk in prefetched:
             if loader is None:
                 layout, header_line = _find_header(chunk)
-                loader = _ChunkLoader(con, layout, header_line, constants) if layout else None
+                loader = _LayoutLoader(con, layout) if layout else None
             if loader is not None:
-                loader.load(chunk)
-                log.debug("%s: chunk %d, lines %d-%d, %d rows loaded so far", file_path, loader.tally.chunks,
-                          chunk.first_line, chunk.first_line + chunk.line_count - 1, loader.tally.rows_loaded)
+                loader.load([(0, str(chunk.path), chunk.first_line, header_line)])
+                tally = loader.tallies[0]
+                if read_siren and siren_position(loader.layout) and len(tally.siren_values) < 2:
+                    tally.siren_values.update(_siren_values(con, loader.layout, chunk, header_line))
+                log.debug("%s: chunk %d, lines %d-%d, %d rows loaded so far", file_path, tally.chunks,
+                          chunk.first_line, chunk.first_line + chunk.line_count - 1, tally.rows_loaded)
             chunk.path.unlink()
     if loader is None:
         raise FileRejected("no FEC header: the file has no non-blank line")
-    return loader.layout, loader.tally
+    return loader.layout, loader.tallies.setdefault(0, _Tally())
 
 
 def _prefetched(chunks: Iterator[TextChunk]) -> Iterator[TextChunk]:
@@ -261,30 +402,80 @@ def _find_header(chunk: TextChunk) -> tuple[FecLayout | None, int]:
     return None, 0
 
 
+@dataclass(frozen=True)
+class _FileStats:
+    """Totals over the rows of one file that were loaded."""
+
+    first: date | None
+    last: date | None
+    debit: Decimal
+    credit: Decimal
+    two_sided: int  # lines with both a debit and a credit
+    unbalanced: int  # entries (JournalCode + EcritureNum) whose debit and credit differ
+    after_closing: int  # lines dated after the closing date
+
+
+# Over `loaded` (file_index, journal_code, ecriture_num, ecriture_date, debit, credit) and vigie_fec_files.
+_STATS_SQL = f"""
+    unbalanced AS (
+        SELECT file_index, count(*) AS entries FROM (
+            SELECT file_index FROM loaded GROUP BY file_index, journal_code, ecriture_num
+            HAVING sum(debit) <> sum(credit))
+        GROUP BY file_index)
+    SELECT f.file_index, min(l.ecriture_date), max(l.ecriture_date), coalesce(sum(l.debit), 0),
+           coalesce(sum(l.credit), 0), count(*) FILTER (l.debit <> 0 AND l.credit <> 0),
+           coalesce(any_value(u.entries), 0), count(*) FILTER (l.ecriture_date > f.closing_date)
+    FROM {FILES_TABLE} AS f LEFT JOIN loaded AS l USING (file_index) LEFT JOIN unbalanced AS u USING (file_index)
+    GROUP BY f.file_index"""
+
+
+def _batch_stats(con) -> dict[int, _FileStats]:
+    """_FileStats of every file of a batch, from the lines it just parsed."""
+    columns = "file_index, journal_code, ecriture_num, ecriture_date, debit, credit"
+    rows = con.execute(f"WITH loaded AS (SELECT {columns} FROM {CHUNK_TABLE} WHERE problem IS NULL"
+                       f" UNION ALL SELECT {columns} FROM {REPAIRED_TABLE}), {_STATS_SQL}").fetchall()
+    return {index: _FileStats(*values) for index, *values in rows}
+
+
 def _report(con, path: Path, file_path: str, sha256: str, name: FecFileName, text_format: TextFormat,
             layout: FecLayout, tally: _Tally) -> FileReport:
+    """The report of a file loaded on its own: its SIREN and closing date are derived when the name lacks them,
+    and its rows (in raw.fec_lines) updated."""
     this_file = {"sha": sha256, "file": file_path}
-    first, last, debit, credit, two_sided, unbalanced = con.execute(
-        "SELECT min(ecriture_date), max(ecriture_date), coalesce(sum(debit), 0), coalesce(sum(credit), 0),"
-        " count(*) FILTER (debit <> 0 AND credit <> 0),"
-        " (SELECT count(*) FROM (SELECT 1 FROM raw.fec_lines WHERE _file_sha256 = $sha"
-        "  AND _source_file = $file GROUP BY journal_code, ecriture_num HAVING sum(debit) <> sum(credit)))"
-        " FROM raw.fec_lines WHERE _file_sha256 = $sha AND _source_file = $file", this_file).fetchone()
+    columns = "0 AS file_index, journal_code, ecriture_num, ecriture_date, debit, credit"
+    loaded = f"SELECT {columns} FROM raw.fec_lines WHERE _file_sha256 = $sha AND _source_file = $file"
+    period = _stats_of_file(con, loaded, this_file, name.closing_date)
     warnings = list(name.warnings)
     siren, siren_from = (name.siren, "file name") if name.siren else _derive_siren(
         con, this_file, layout, tally, warnings)
-    closing_date = name.closing_date or _derive_closing_date(con, this_file, first, last, warnings)
+    closing_date = name.closing_date or _derive_closing_date(con, this_file, period.first, period.last, warnings)
     if (siren, closing_date) != (name.siren, name.closing_date):  # the rows were inserted with the name's
         con.execute("UPDATE raw.fec_lines SET siren = $siren, closing_date = $closing WHERE _file_sha256 = $sha"
                     " AND _source_file = $file", this_file | {"siren": siren, "closing": closing_date})
+    stats = period if closing_date == name.closing_date else _stats_of_file(con, loaded, this_file, closing_date)
+    return _assemble_report(path, name, text_format, layout, tally, stats, siren, siren_from, closing_date, warnings)
+
+
+def _stats_of_file(con, loaded: str, params: dict, closing_date: date | None) -> _FileStats:
+    _register_files(con, [(0, None, closing_date, params["sha"], params["file"])])
+    try:
+        values = con.execute(f"WITH loaded AS ({loaded}), {_STATS_SQL}", params).fetchone()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {FILES_TABLE}")
+    return _FileStats(*values[1:])
+
+
+def _assemble_report(path: Path, name: FecFileName, text_format: TextFormat, layout: FecLayout, tally: _Tally,
+                     stats: _FileStats, siren: str, siren_from: str, closing_date: date | None,
+                     warnings: list[str]) -> FileReport:
     warnings += [*layout.warnings, *_content_warnings(text_format, tally)]
-    warnings += _period_warnings(con, this_file, closing_date, first)
-    if two_sided:
-        warnings.append(f"{two_sided} line(s) have both a debit and a credit; both kept")
-    if unbalanced:
-        warnings.append(f"{unbalanced} entries (JournalCode + EcritureNum) do not balance")
-    if debit != credit:
-        warnings.append(f"the file does not balance: total debit {debit}, total credit {credit}")
+    warnings += _period_warnings(stats, closing_date)
+    if stats.two_sided:
+        warnings.append(f"{stats.two_sided} line(s) have both a debit and a credit; both kept")
+    if stats.unbalanced:
+        warnings.append(f"{stats.unbalanced} entries (JournalCode + EcritureNum) do not balance")
+    if stats.debit != stats.credit:
+        warnings.append(f"the file does not balance: total debit {stats.debit}, total credit {stats.credit}")
     modified_at = _modified_at(path)
     return FileReport(
         entity="fec", rows_read=tally.rows_read, rows_loaded=tally.rows_loaded, rejections=tally.rejections,
@@ -301,8 +492,8 @@ def _report(con, path: Path, file_path: str, sha256: str, name: FecFileName, tex
             "layout": layout.amount_layout, "regime": layout.regime, "column_count": layout.field_count,
             "extra_columns": layout.extra_columns,
             "columns": {FEC_FIELDS[c]: layout.header_names[p - 1] for c, p in layout.positions.items()},
-            "period_first": first, "period_last": last, "closing_date": closing_date,
-            "total_debit": str(debit), "total_credit": str(credit), "chunks": tally.chunks,
+            "period_first": stats.first, "period_last": stats.last, "closing_date": closing_date,
+            "total_debit": str(stats.debit), "total_credit": str(stats.credit), "chunks": tally.chunks,
             "repaired_lines": dict(tally.repaired),
         },
     )
@@ -404,16 +595,13 @@ def _opening_journals() -> frozenset[str]:
         return frozenset(row["journal_code"].strip().upper() for row in csv.DictReader(handle))
 
 
-def _period_warnings(con, this_file: dict, closing_date: date | None, first: date | None) -> list[str]:
-    if closing_date is None or first is None:
+def _period_warnings(stats: _FileStats, closing_date: date | None) -> list[str]:
+    if closing_date is None or stats.first is None:
         return []
-    after = con.execute("SELECT count(*) FROM raw.fec_lines WHERE _file_sha256 = $sha"
-                        " AND _source_file = $file AND ecriture_date > $closing",
-                        this_file | {"closing": closing_date}).fetchone()[0]
     warnings = []
-    if after:
-        warnings.append(f"{after} line(s) are dated after the closing date {closing_date.isoformat()}")
-    if closing_date - first > LONGEST_FISCAL_YEAR:
-        warnings.append(f"entries start on {first.isoformat()}, more than 24 months before the closing date "
+    if stats.after_closing:
+        warnings.append(f"{stats.after_closing} line(s) are dated after the closing date {closing_date.isoformat()}")
+    if closing_date - stats.first > LONGEST_FISCAL_YEAR:
+        warnings.append(f"entries start on {stats.first.isoformat()}, more than 24 months before the closing date "
                         f"{closing_date.isoformat()}")
     return warnings

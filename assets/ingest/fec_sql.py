@@ -1,7 +1,9 @@
 """The SQL that turns FEC text lines into typed rows, built once per file from its header.
 
-Each chunk becomes the temporary table `vigie_fec_chunk`: one row per non-blank data line with its physical
-line number, its typed fields and `problem` (NULL when the line can be loaded, else why it is quarantined).
+What is read at once is listed in `vigie_fec_sources` (file_index, path, first_line, header_line): the chunks of
+one large file, or many small files of the same layout (one statement for all of them: no fixed cost per file).
+It becomes the temporary table `vigie_fec_chunk`: one row per non-blank data line with its file_index, physical
+line number, typed fields and `problem` (NULL when the line can be loaded, else why it is quarantined).
 Failed lines with more fields than the header get a second chance in `vigie_fec_repaired`: the extra
 separators are assumed to sit inside a label, and the first label whose merge reads cleanly wins.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from assets.ingest.fec_layout import FEC_FIELDS, REPAIRABLE_LABELS, FecLayout
 from assets.ingest.raw_tables import FEC_LINES
 
+SOURCES_TABLE = "vigie_fec_sources"
 CHUNK_TABLE = "vigie_fec_chunk"
 REPAIRED_TABLE = "vigie_fec_repaired"
 NO_REPAIR_SQL = f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS FROM {CHUNK_TABLE} LIMIT 0"
@@ -35,21 +38,25 @@ def _literal(text: str) -> str:
 
 
 def chunk_sql(layout: FecLayout) -> str:
-    """Parameters: $path (chunk file), $first_line (its first physical line), $header_line."""
+    """Parameter: $paths, the paths of vigie_fec_sources (read_text takes a constant list). A line end's CR (a
+    CRLF file read as is) is dropped; files with any other CR are transcoded first (fec_text). A UTF-8 BOM can
+    only sit on the first line, which is the header or blank: never read as data."""
     sep = _literal(layout.separator)
     # Blank: nothing but spaces, separators and the DOS end-of-file mark (Ctrl-Z) that old exports append.
     blank = r"\s\x1a" + ("" if layout.separator == "\t" else "\\" + layout.separator)
     lines = f"""
     text_lines AS (
-        SELECT $first_line + i - 1 AS line_number, line
-        FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($path)),
-             unnest(parts) WITH ORDINALITY AS t(line, i)
+        SELECT file_index, header_line, first_line + i - 1 AS line_number,
+               CASE WHEN ends_with(raw_line, chr(13)) THEN left(raw_line, -1) ELSE raw_line END AS line
+        FROM (SELECT s.file_index, s.first_line, s.header_line, string_split(t.content, chr(10)) AS parts
+              FROM read_text($paths) AS t JOIN {SOURCES_TABLE} AS s ON s.path = t.filename),
+             unnest(parts) WITH ORDINALITY AS u(raw_line, i)
     ),
     candidates AS (
-        SELECT line_number, line, string_split(line, {sep}) AS fields, 0 AS attempt,
+        SELECT file_index, line_number, line, string_split(line, {sep}) AS fields, 0 AS attempt,
                NULL::VARCHAR AS merged_into
         FROM text_lines
-        WHERE line_number > $header_line AND regexp_matches(line, '[^{blank}]')
+        WHERE line_number > header_line AND regexp_matches(line, '[^{blank}]')
     ),"""
     return (f"CREATE OR REPLACE TEMP TABLE {CHUNK_TABLE} AS WITH {lines} {_typing_ctes(layout)} "
             "SELECT * FROM checked")
@@ -65,7 +72,7 @@ def repair_sql(layout: FecLayout) -> str:
     label_rows = ", ".join(f"({rank}, {position}, '{name}')" for rank, position, name in labels)
     tries = f"""
     failing AS (
-        SELECT line_number, line, string_split(line, {sep}) AS split_fields, field_count
+        SELECT file_index, line_number, line, string_split(line, {sep}) AS split_fields, field_count
         FROM {CHUNK_TABLE} WHERE problem IS NOT NULL AND field_count > {layout.field_count}
     ),
     tries AS (
@@ -74,7 +81,7 @@ def repair_sql(layout: FecLayout) -> str:
         FROM failing CROSS JOIN (VALUES {label_rows}) AS label(rank, position, name)
     ),
     candidates AS (
-        SELECT line_number, line,
+        SELECT file_index, line_number, line,
                list_concat(split_fields[1:position - 1],
                            [array_to_string(split_fields[position:position + extra], {sep})],
                            split_fields[position + extra + 1:]) AS fields,
@@ -83,11 +90,12 @@ def repair_sql(layout: FecLayout) -> str:
     ),"""
     return (f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS WITH {tries} {_typing_ctes(layout)} "
             "SELECT * FROM checked WHERE reads_cleanly"
-            " QUALIFY row_number() OVER (PARTITION BY line_number ORDER BY attempt) = 1")
+            " QUALIFY row_number() OVER (PARTITION BY file_index, line_number ORDER BY attempt) = 1")
 
 
 def _typing_ctes(layout: FecLayout) -> str:
-    """From `candidates(line_number, line, fields, attempt, merged_into)` to `checked`, one row per line."""
+    """From `candidates(file_index, line_number, line, fields, attempt, merged_into)` to `checked`, one row per
+    line."""
     width = layout.field_count
     picked = ", ".join(_pick(layout, c) for c in [*TEXT_COLUMNS, *DATE_COLUMNS, *AMOUNT_COLUMNS])
     cleaned = ", ".join([*(f"nullif(trim(f_{c}), '') AS t_{c}" for c in TEXT_COLUMNS),
@@ -96,7 +104,7 @@ def _typing_ctes(layout: FecLayout) -> str:
                            for c in AMOUNT_COLUMNS)])
     typed = ", ".join([*(_date(c) for c in DATE_COLUMNS), *(_amount(c) for c in AMOUNT_COLUMNS)])
     return f"""
-    picked AS (SELECT line_number, line, attempt, merged_into, len(fields) AS field_count,
+    picked AS (SELECT file_index, line_number, line, attempt, merged_into, len(fields) AS field_count,
                       CASE WHEN len(fields) > {width}
                            THEN trim(array_to_string(fields[{width + 1}:], ''), ' ') <> ''
                            ELSE false END AS has_extra_data,
@@ -104,7 +112,7 @@ def _typing_ctes(layout: FecLayout) -> str:
                FROM candidates),
     cleaned AS (SELECT *, {cleaned} FROM picked),
     typed AS (SELECT *, {typed} FROM cleaned),
-    flagged AS (SELECT line_number, field_count, attempt, merged_into, has_extra_data,
+    flagged AS (SELECT file_index, line_number, field_count, attempt, merged_into, has_extra_data,
                        {_problem(layout)} AS problem, {_amounts_given(layout)} AS amounts_given,
                        {_soft_problems()}, {_line_values(layout)}, line
                 FROM typed),

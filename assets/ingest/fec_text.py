@@ -31,6 +31,7 @@ class TextFormat:
     encoding: str  # a Python codec name: utf-8, ascii, iso-8859-15, cp1252, cp850
     bom: bool
     line_ending: str  # LF, CRLF, CRCRLF or CR, as seen in the first block
+    only_crlf: bool = True  # no CR anywhere but right before a LF: DuckDB can read the lines as they are
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class TextChunk:
 def sniff_text_format(path: Path, block_size: int) -> TextFormat:
     """Read the file once to choose its encoding; raise FileRejected when it is empty or binary."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    is_utf8, is_ascii, has_content, head = True, True, False, b""
+    is_utf8, is_ascii, has_content, head, only_crlf = True, True, False, b"", True
     with path.open("rb") as handle:
         while block := handle.read(block_size):
             head = head or block
@@ -52,6 +53,7 @@ def sniff_text_format(path: Path, block_size: int) -> TextFormat:
                 raise FileRejected("the file contains NUL bytes: it is binary or UTF-16, not a FEC text file")
             is_ascii = is_ascii and block.isascii()
             is_utf8 = is_utf8 and _still_utf8(decoder, block)
+            only_crlf = only_crlf and block.count(b"\r") == block.count(b"\r\n")  # a CR LF cut in two: False
     if not has_content:
         raise FileRejected("the file is empty")
     is_utf8 = is_utf8 and _still_utf8(decoder, b"", final=True)
@@ -62,7 +64,7 @@ def sniff_text_format(path: Path, block_size: int) -> TextFormat:
         encoding = "utf-8"
     else:
         encoding = guess_single_byte_encoding(path, block_size)
-    return TextFormat(encoding, bom and encoding == "utf-8", _line_ending(head))
+    return TextFormat(encoding, bom and encoding == "utf-8", _line_ending(head), only_crlf)
 
 
 def _still_utf8(decoder, block: bytes, final: bool = False) -> bool:
@@ -114,11 +116,21 @@ def normalise_line_ends(text: str) -> str:
     return text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def codec_of(text_format: TextFormat) -> str:
+    """The Python codec that reads the file's text (a UTF-8 BOM is not part of it)."""
+    return "utf-8-sig" if text_format.encoding == "utf-8" else text_format.encoding
+
+
+def transcode_whole(path: Path, text_format: TextFormat, out_path: Path) -> None:
+    """The file as LF-terminated UTF-8 at `out_path`, in one piece (for a file smaller than a chunk)."""
+    text = normalise_line_ends(path.read_bytes().decode(codec_of(text_format)))
+    out_path.write_text(text, encoding="utf-8", newline="")
+
+
 def transcode_to_chunks(path: Path, text_format: TextFormat, out_dir: Path,
                         block_size: int) -> Iterator[TextChunk]:
     """Yield UTF-8 chunk files of about `block_size` bytes, each ending at a line end; one block at a time."""
-    codec = "utf-8-sig" if text_format.encoding == "utf-8" else text_format.encoding
-    decoder = codecs.getincrementaldecoder(codec)()
+    decoder = codecs.getincrementaldecoder(codec_of(text_format))()
     carry, first_line, index = "", 1, 0
     with path.open("rb") as handle:
         while True:

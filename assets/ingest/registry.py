@@ -133,6 +133,7 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     source_dir = landing / loader.source
     files = loader.list_files(source_dir) if source_dir.is_dir() else []
     _reread_versions_of_an_older_rule(con, loader, {landing_path(path, landing) for path in files})
+    pending: list[_Version] = []
     for index, path in enumerate(files, start=1):
         file_path = landing_path(path, landing)
         summary.files_seen += 1
@@ -155,8 +156,48 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
             continue
         if on_progress and _worth_reporting(index, len(files)):
             on_progress(f"{loader.source}: reading file {index} of {len(files)} ({file_path})")
-        _ingest_one(con, loader, _Version(path, file_path, sha), run_id, summary, shrink_tolerance)
+        pending.append(_Version(path, file_path, sha))
+    for batch in _batches(con, loader, pending):
+        if len(batch) == 1:
+            _ingest_one(con, loader, batch[0], run_id, summary, shrink_tolerance)
+        else:
+            _ingest_batch(con, loader, batch, run_id, summary, shrink_tolerance)
     return summary
+
+
+def _batches(con, loader, pending: list[_Version]) -> list[list[_Version]]:
+    """The loader's batches (files read by one statement) when it has any; a version whose content is already
+    loaded, or written twice in landing/, goes alone (it is recorded as a duplicate, see _ingest_one)."""
+    if not hasattr(loader, "plan_batches") or len(pending) < 2:
+        return [[version] for version in pending]
+    shas = [version.sha for version in pending]
+    known = {sha for (sha,) in con.execute(
+        "SELECT DISTINCT sha256 FROM raw.ingest_files WHERE list_contains(?, sha256)"
+        " AND status IN ('loaded', 'superseded')", [shas]).fetchall()}
+    alone = [v for v in pending if v.sha in known or shas.count(v.sha) > 1]
+    together = [v for v in pending if v not in alone]
+    return [[version] for version in alone] + loader.plan_batches(together)
+
+
+def _ingest_batch(con, loader, batch: list[_Version], run_id: str, summary: IngestSummary,
+                  shrink_tolerance: float) -> None:
+    """Files read together commit together; when the warehouse refuses a value, or one file cannot be read,
+    each file of the batch is loaded again on its own, so the bad one is rejected by name and the others load."""
+    try:
+        with transaction(con):
+            for version in batch:
+                _forget_earlier_record(con, version)
+            reports = loader.load_batch(con, batch)
+            for version in batch:
+                _record_loaded(con, loader, version, reports[version.file_path], run_id, summary, shrink_tolerance)
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
+            duckdb.OutOfRangeException, FileRejected, OSError) as error:
+        if isinstance(error, OSError) and error.errno not in FILE_READ_ERRNOS:
+            raise
+        log.info("%s: %d files read together failed (%s); loading each on its own", loader.source, len(batch),
+                 str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+        for version in batch:
+            _ingest_one(con, loader, version, run_id, summary, shrink_tolerance)
 
 
 # Before file identities (Vigie 0.1), a CRM or practice version ranked by its path ("companies.csv|<stamp>") and
@@ -287,6 +328,12 @@ def _load_and_record(con, loader, version: _Version, run_id: str, summary: Inges
     except FileRejected as rejected:
         _reject(con, loader, version, str(rejected), run_id, summary, in_transaction=True)
         return
+    _record_loaded(con, loader, version, report, run_id, summary, shrink_tolerance)
+
+
+def _record_loaded(con, loader, version: _Version, report: FileReport, run_id: str, summary: IngestSummary,
+                   shrink_tolerance: float) -> None:
+    """Record a file whose rows are in the raw layer, then let it supersede older versions (or be held back)."""
     if report.rows_read != report.rows_loaded + report.rows_quarantined:
         raise AssertionError(f"{version.file_path}: {report.rows_read} rows read but {report.rows_loaded} loaded "
                              f"and {report.rows_quarantined} quarantined; refusing to lose lines")

@@ -1,0 +1,148 @@
+"""FEC files read together (one statement per batch) give exactly what reading each file on its own gives.
+
+The same landing/ is loaded twice: once as Vigie does (small files sharing a header are batched), once with every
+file alone (the path that transcodes to chunks). Every raw table must match row for row: lines, line numbers,
+quarantined lines and reasons, flags, file reports. The landing mixes the real exports of ../shared, every FEC of
+the malformed corpus, generated ledgers in every encoding and line end the generator writes, and hand-made edge
+cases (CR CR LF, bare CR, BOM with blank lines before the header, no final line end, a separator inside a label).
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.generate import generate_landing
+from assets.ingest.fec import FecLoader
+from assets.ingest.raw_tables import create_raw_schema
+from assets.ingest.registry import ingest_source
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_FEC = REPO.parent / "shared" / "realdata" / "fec"
+CORPUS = REPO / "tests" / "fixtures" / "malformed" / "accounting"
+HEADER = ("JournalCode|JournalLib|EcritureNum|EcritureDate|CompteNum|CompteLib|CompAuxNum|CompAuxLib|PieceRef|"
+          "PieceDate|EcritureLib|Debit|Credit|EcritureLet|DateLet|ValidDate|Montantdevise|Idevise")
+
+
+def line(num: int, account: str, label: str, debit: str, credit: str, day: str = "20240115") -> str:
+    return f"VE|Ventes|{num}|{day}|{account}|Compte|||F{num}|{day}|{label}|{debit}|{credit}||||||"
+
+
+EDGE_CASES = {
+    # name: (text, encoding, line end)
+    "crcrlf": ([HEADER, line(1, "411000", "Vente", "120,00", "0,00"), line(1, "706000", "Vente", "0,00", "120,00")],
+               "utf-8", "\r\r\n"),
+    "bare_cr": ([HEADER, line(2, "411000", "Vente", "50,00", "0,00"), line(2, "706000", "Vente", "0,00", "50,00")],
+                "utf-8", "\r"),
+    "bom_blank_lines": (["", "   ", HEADER, line(3, "411000", "Vente", "10,00", "0,00"),
+                         line(3, "706000", "=SUM(A1)", "0,00", "10,00")], "utf-8-sig", "\n"),
+    "no_final_line_end": ([HEADER, line(4, "411000", "Vente", "10,00", "0,00"),
+                           line(4, "706000", "Vente", "0,00", "10,00")], "utf-8", ""),
+    "label_with_pipe": ([HEADER, line(5, "411000", "Vente | remise", "10,00", "0,00"),
+                         line(5, "706000", "Vente", "0,00", "abc"),
+                         line(5, "706000", "Vente", "0,00", "10,00", "2024-13-45")],
+                        "utf-8", "\r\n"),
+    "cp1252_euro": ([HEADER, line(6, "411000", "Vente 10 € TTC", "10,00", "0,00"),
+                     line(6, "706000", "Vente élève", "0,00", "10,00")], "cp1252", "\r\n"),
+    "latin9_crlf_bad_date": ([HEADER, line(7, "411000", "Vente été", "10,00", "0,00").replace("||||||", "|3112|||||"),
+                              line(7, "706000", "Vente", "0,00", "10,00")], "iso-8859-15", "\r\n"),
+}
+
+
+def build_landing(root: Path) -> int:
+    accounting = root / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    for path in sorted(REAL_FEC.glob("*FEC*.txt")):
+        shutil.copy(path, accounting / path.name)
+    for index, path in enumerate(sorted(p for p in CORPUS.iterdir() if not p.name.endswith(".yml"))):
+        shutil.copy(path, accounting / f"{100000000 + index}FEC20241231_{path.stem}.txt")
+    for index, (name, (lines, encoding, end)) in enumerate(EDGE_CASES.items()):
+        text = end.join(lines) + (end if end else "")
+        (accounting / f"{200000000 + index}FEC20241231_{name}.txt").write_bytes(text.encode(encoding))
+    generated = root / "generated"
+    generate_landing(generated, clients=6, lines_per_client=400, months=14, seed=7)
+    for path in sorted((generated / "landing" / "accounting").rglob("*")):
+        if path.is_file():
+            shutil.copy2(path, accounting / path.name)
+    return sum(1 for p in accounting.iterdir() if p.is_file())
+
+
+def load(landing: Path, database: Path, batched: bool, monkeypatch) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    calls = {"one_file": 0}
+    one_file = FecLoader.load
+
+    def counting(self, *args, **kwargs):
+        calls["one_file"] += 1
+        return one_file(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FecLoader, "load", counting)
+        if not batched:
+            patch.setattr(FecLoader, "plan_batches", lambda self, versions: [[v] for v in versions])
+        con = duckdb.connect(str(database))
+        create_raw_schema(con)
+        summary = ingest_source(con, landing, FecLoader(chunk_bytes=1 << 20), run_id="run")
+    return con, {"calls": calls["one_file"], "summary": summary}
+
+
+def rows(con, sql: str) -> list[tuple]:
+    return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def file_reports(con) -> list[tuple]:
+    reports = []
+    for row in con.execute("SELECT file_path, sha256, entity, client_id, supersede_key, status, rows_read,"
+                           " rows_loaded, rows_quarantined, warnings, details, superseded_by"
+                           " FROM raw.ingest_files").fetchall():
+        details = json.loads(row[10])
+        details.pop("chunks", None)  # how the text was cut, not what it says
+        reports.append((*row[:10], details, row[11]))
+    return sorted(reports, key=repr)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> tuple[Path, int]:
+    root = tmp_path_factory.mktemp("batches")
+    return root / "landing", build_landing(root)
+
+
+def test_batched_reading_gives_what_reading_each_file_alone_gives(landing, tmp_path, monkeypatch):
+    landing_dir, file_count = landing
+    batched, seen = load(landing_dir, tmp_path / "batched.duckdb", True, monkeypatch)
+    alone, seen_alone = load(landing_dir, tmp_path / "alone.duckdb", False, monkeypatch)
+    assert seen_alone["calls"] == seen_alone["summary"].files_seen == file_count
+    # most files went through the batch path (the corpus' odd names and the 10-digit SIREN did not)
+    assert seen["calls"] < file_count / 2, seen
+    for table, columns in {
+        "fec_lines": "*",
+        "ingest_rejections": "file_path, sha256, line_number, reason, raw_line",
+        "ingest_flags": "file_path, sha256, line_number, column_name, value, rule, detail",
+    }.items():
+        expected = rows(alone, f"SELECT {columns} FROM raw.{table}")
+        assert rows(batched, f"SELECT {columns} FROM raw.{table}") == expected, table
+        assert expected, f"raw.{table} is empty: the landing does not exercise it"
+    assert file_reports(batched) == file_reports(alone)
+    totals = batched.execute("SELECT sum(rows_read), sum(rows_loaded) + sum(rows_quarantined),"
+                             " count(*) FILTER (status = 'rejected') FROM raw.ingest_files").fetchone()
+    assert totals[0] == totals[1] and totals[2] > 0  # every line loaded or quarantined; bad files rejected
+
+
+def test_a_batch_with_a_file_the_warehouse_refuses_loads_the_others(landing, tmp_path, monkeypatch):
+    """A value DuckDB refuses in one file of a batch: each file is loaded again on its own, the bad one is
+    rejected by name with the real cause, the others load."""
+    landing_dir, _ = landing
+    poisoned = sorted((landing_dir / "accounting").glob("*FEC*_label_with_pipe.txt"))[0].name
+    refuse = FecLoader.load_batch
+
+    def refusing(self, con, versions):
+        if any(v.file_path.endswith(poisoned) for v in versions) and len(versions) > 1:
+            raise duckdb.ConversionException("Conversion Error: simulated refusal")
+        return refuse(self, con, versions)
+
+    monkeypatch.setattr(FecLoader, "load_batch", refusing)
+    con, seen = load(landing_dir, tmp_path / "refused.duckdb", True, monkeypatch)
+    statuses = dict(con.execute("SELECT file_path, status FROM raw.ingest_files").fetchall())
+    assert statuses[f"accounting/{poisoned}"] == "loaded"  # loaded alone, after the batch fell apart
+    assert seen["summary"].files_loaded + seen["summary"].files_rejected == seen["summary"].files_seen
