@@ -185,11 +185,10 @@ def _ingest_batch(con, loader, batch: list[_Version], run_id: str, summary: Inge
     each file of the batch is loaded again on its own, so the bad one is rejected by name and the others load."""
     try:
         with transaction(con):
-            for version in batch:
-                _forget_earlier_record(con, version)
+            _forget_earlier_records(con, batch)
             reports = loader.load_batch(con, batch)
-            for version in batch:
-                _record_loaded(con, loader, version, reports[version.file_path], run_id, summary, shrink_tolerance)
+            recorded = [(version, reports[version.file_path]) for version in batch]
+            _record_loaded(con, loader, recorded, run_id, summary, shrink_tolerance)
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
             duckdb.OutOfRangeException, FileRejected, OSError) as error:
         if isinstance(error, OSError) and error.errno not in FILE_READ_ERRNOS:
@@ -290,9 +289,16 @@ def _retire_what_it_replaced(con, loader, file_path: str, sha: str) -> None:
 
 
 def _forget_earlier_record(con, version: _Version) -> None:
+    _forget_earlier_records(con, [version])
+
+
+def _forget_earlier_records(con, versions: list[_Version]) -> None:
     """A version loaded again (see _already_recorded) starts from a clean slate, recorded as new."""
+    keys = [{"file_path": v.file_path, "sha256": v.sha} for v in versions]
     for table in ("ingest_files", "ingest_rejections", "ingest_flags"):
-        con.execute(f"DELETE FROM raw.{table} WHERE file_path = ? AND sha256 = ?", [version.file_path, version.sha])
+        con.execute(f"DELETE FROM raw.{table} WHERE (file_path, sha256) IN"
+                    " (SELECT (k.file_path, k.sha256) FROM (SELECT unnest(?::STRUCT(file_path VARCHAR,"
+                    " sha256 VARCHAR)[]) AS k))", [keys])
 
 
 def _ingest_one(con, loader: SourceLoader, version: _Version, run_id: str, summary: IngestSummary,
@@ -328,31 +334,35 @@ def _load_and_record(con, loader, version: _Version, run_id: str, summary: Inges
     except FileRejected as rejected:
         _reject(con, loader, version, str(rejected), run_id, summary, in_transaction=True)
         return
-    _record_loaded(con, loader, version, report, run_id, summary, shrink_tolerance)
+    _record_loaded(con, loader, [(version, report)], run_id, summary, shrink_tolerance)
 
 
-def _record_loaded(con, loader, version: _Version, report: FileReport, run_id: str, summary: IngestSummary,
+def _record_loaded(con, loader, recorded: list[tuple[_Version, FileReport]], run_id: str, summary: IngestSummary,
                    shrink_tolerance: float) -> None:
-    """Record a file whose rows are in the raw layer, then let it supersede older versions (or be held back)."""
-    if report.rows_read != report.rows_loaded + report.rows_quarantined:
-        raise AssertionError(f"{version.file_path}: {report.rows_read} rows read but {report.rows_loaded} loaded "
-                             f"and {report.rows_quarantined} quarantined; refusing to lose lines")
-    _record(con, loader, version, report, "loaded", run_id)
-    summary.files_loaded += 1
-    summary.rows_loaded += report.rows_loaded
-    summary.rows_quarantined += report.rows_quarantined
-    summary.problems.extend(f"{version.file_path}, line {r.line_number}: {r.reason}" for r in report.rejections)
-    summary.problems.extend(f"{version.file_path}, line {f.line_number}: {f.flag.detail} (kept, flagged)"
-                            for f in report.flags)
-    if not report.supersede_key:
-        return
-    held_back = loader.guards_shrinking and _hold_back_if_shrunk(
-        con, loader, version, report, shrink_tolerance)
-    if held_back:
-        summary.files_suspect += 1
-        summary.problems.append(f"{version.file_path}: {held_back}")
-    else:
-        summary.files_superseded += _apply_supersession(con, loader, report.supersede_key)
+    """Record files whose rows are in the raw layer, then let them supersede older versions (or be held back)."""
+    for version, report in recorded:
+        if report.rows_read != report.rows_loaded + report.rows_quarantined:
+            raise AssertionError(f"{version.file_path}: {report.rows_read} rows read but {report.rows_loaded} "
+                                 f"loaded and {report.rows_quarantined} quarantined; refusing to lose lines")
+    _record_many(con, loader, [(version, report, "loaded") for version, report in recorded], run_id)
+    keys = set()
+    for version, report in recorded:
+        summary.files_loaded += 1
+        summary.rows_loaded += report.rows_loaded
+        summary.rows_quarantined += report.rows_quarantined
+        summary.problems.extend(f"{version.file_path}, line {r.line_number}: {r.reason}" for r in report.rejections)
+        summary.problems.extend(f"{version.file_path}, line {f.line_number}: {f.flag.detail} (kept, flagged)"
+                                for f in report.flags)
+        if not report.supersede_key:
+            continue
+        held_back = loader.guards_shrinking and _hold_back_if_shrunk(
+            con, loader, version, report, shrink_tolerance)
+        if held_back:
+            summary.files_suspect += 1
+            summary.problems.append(f"{version.file_path}: {held_back}")
+        else:
+            keys.add(report.supersede_key)
+    summary.files_superseded += _apply_supersession(con, loader, sorted(keys))
 
 
 def _reject(con, loader, version: _Version, reason: str, run_id: str, summary: IngestSummary, *,
@@ -368,34 +378,41 @@ def _reject(con, loader, version: _Version, reason: str, run_id: str, summary: I
 
 
 def _record(con, loader, version: _Version, report: FileReport, status: str, run_id: str) -> None:
-    file_path, sha = version.file_path, version.sha
-    con.execute(
+    _record_many(con, loader, [(version, report, status)], run_id)
+
+
+def _record_many(con, loader, recorded: list[tuple[_Version, FileReport, str]], run_id: str) -> None:
+    """One ingest_files row per file version, with its quarantined lines and flags, in a few statements."""
+    now = datetime.now()
+    con.executemany(
         "INSERT INTO raw.ingest_files (file_path, source, entity, client_id, sha256, supersede_key, version_rank_key,"
         " status, rows_read, rows_loaded, rows_quarantined, warnings, details, superseded_by, loaded_at, run_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-        [file_path, loader.source, report.entity, report.client_id, sha, report.supersede_key,
-         report.version_rank_key, status, report.rows_read, report.rows_loaded, report.rows_quarantined,
-         json.dumps(report.warnings, ensure_ascii=False), json.dumps(report.details, ensure_ascii=False, default=str),
-         datetime.now(), run_id],
-    )
-    if report.rejections:
+        [[version.file_path, loader.source, report.entity, report.client_id, version.sha, report.supersede_key,
+          report.version_rank_key, status, report.rows_read, report.rows_loaded, report.rows_quarantined,
+          json.dumps(report.warnings, ensure_ascii=False),
+          json.dumps(report.details, ensure_ascii=False, default=str), now, run_id]
+         for version, report, status in recorded])
+    rejections = [[version.file_path, version.sha, r.line_number, r.reason, r.raw_line, run_id]
+                  for version, report, _ in recorded for r in report.rejections]
+    if rejections:
         con.executemany(
             "INSERT INTO raw.ingest_rejections (file_path, sha256, line_number, reason, raw_line, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [[file_path, sha, r.line_number, r.reason, r.raw_line, run_id] for r in report.rejections],
-        )
+            " VALUES (?, ?, ?, ?, ?, ?)", rejections)
     # flags a loader wrote itself (in SQL, for large files) get the run that recorded them
-    con.execute("UPDATE raw.ingest_flags SET run_id = ? WHERE file_path = ? AND sha256 = ? AND run_id IS NULL",
-                [run_id, file_path, sha])
-    if report.flags:
+    con.execute("UPDATE raw.ingest_flags SET run_id = ? WHERE run_id IS NULL AND (file_path, sha256) IN"
+                " (SELECT (k.file_path, k.sha256) FROM (SELECT unnest(?::STRUCT(file_path VARCHAR,"
+                " sha256 VARCHAR)[]) AS k))",
+                [run_id, [{"file_path": v.file_path, "sha256": v.sha} for v, _, _ in recorded]])
+    flags = [[version.file_path, version.sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule,
+              f.flag.detail, run_id] for version, report, _ in recorded for f in report.flags]
+    if flags:
         con.executemany(
             "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[file_path, sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule, f.flag.detail, run_id]
-             for f in report.flags],
-        )
-    for warning in report.warnings:
-        log.debug("%s: %s", file_path, warning)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", flags)
+    for version, report, _ in recorded:
+        for warning in report.warnings:
+            log.debug("%s: %s", version.file_path, warning)
 
 
 def _hold_back_if_shrunk(con, loader, version: _Version, report: FileReport, tolerance: float) -> str | None:
@@ -429,25 +446,35 @@ def _hold_back_if_shrunk(con, loader, version: _Version, report: FileReport, tol
     return reason
 
 
-def _apply_supersession(con, loader: SourceLoader, key: str) -> int:
-    """Keep the newest loaded version of `key`; mark the others superseded and remove their rows."""
-    versions = con.execute(
-        "SELECT sha256, file_path FROM raw.ingest_files WHERE supersede_key = ? AND source = ? AND status = 'loaded'"
-        " ORDER BY version_rank_key DESC NULLS LAST, loaded_at DESC, file_path DESC",
-        [key, loader.source]).fetchall()
-    newest_sha, newest_path = versions[0]
-    for sha, file_path in versions[1:]:
+def _apply_supersession(con, loader: SourceLoader, keys: list[str]) -> int:
+    """For each supersede key, keep the newest loaded version; mark the others superseded and remove their rows.
+    Returns how many versions were superseded."""
+    if not keys:
+        return 0
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE vigie_versions AS SELECT sha256, file_path, supersede_key,"
+        " first_value(file_path) OVER newest_first AS newest_path, first_value(sha256) OVER newest_first AS newest_sha,"
+        " first_value(version_rank_key) OVER newest_first AS newest_rank, row_number() OVER newest_first AS position"
+        " FROM raw.ingest_files WHERE source = ? AND status = 'loaded' AND list_contains(?, supersede_key)"
+        " WINDOW newest_first AS (PARTITION BY supersede_key"
+        "  ORDER BY version_rank_key DESC NULLS LAST, loaded_at DESC, file_path DESC)", [loader.source, keys])
+    older = con.execute("SELECT file_path, newest_path FROM vigie_versions WHERE position > 1").fetchall()
+    if older:
         for table in loader.raw_tables:
-            con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 = ?", [sha])
-        con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = ? WHERE sha256 = ?"
-                    " AND file_path = ?", [newest_path, sha, file_path])
-        log.debug("%s superseded by %s", file_path, newest_path)
+            con.execute(f"DELETE FROM raw.{table} WHERE _file_sha256 IN"
+                        " (SELECT sha256 FROM vigie_versions WHERE position > 1)")
+        con.execute("UPDATE raw.ingest_files AS f SET status = 'superseded', superseded_by = v.newest_path"
+                    " FROM vigie_versions AS v WHERE v.position > 1 AND f.sha256 = v.sha256"
+                    " AND f.file_path = v.file_path")
+        for file_path, newest_path in older:
+            log.debug("%s superseded by %s", file_path, newest_path)
     # a suspect version older than the one now in force is history, no longer a problem
-    con.execute("UPDATE raw.ingest_files SET status = 'superseded', superseded_by = ? WHERE supersede_key = ?"
-                " AND source = ? AND status = 'suspect' AND version_rank_key < (SELECT version_rank_key FROM"
-                " raw.ingest_files WHERE sha256 = ? AND file_path = ?)",
-                [newest_path, key, loader.source, newest_sha, newest_path])
-    return len(versions) - 1
+    con.execute("UPDATE raw.ingest_files AS f SET status = 'superseded', superseded_by = v.newest_path"
+                " FROM vigie_versions AS v WHERE v.position = 1 AND f.supersede_key = v.supersede_key"
+                " AND f.source = ? AND f.status = 'suspect' AND f.version_rank_key < v.newest_rank",
+                [loader.source])
+    con.execute("DROP TABLE vigie_versions")
+    return len(older)
 
 
 def current_problems(con, landing: Path) -> list[str]:
