@@ -1,18 +1,82 @@
-"""Run one command and print its wall time and peak resident memory (its process tree's largest process)."""
+"""Run one command; return its wall time, its process tree's peak memory, and the memory curve over time.
+
+Memory is the resident set of the whole tree (Vigie and the dbt processes it starts), read from /proc every
+quarter of a second: the curve lets bench.run give each pipeline stage its own peak.
+"""
+
+from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLE_SECONDS = 0.25
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass
+class Measurement:
+    exit_code: int
+    seconds: float
+    peak_mb: int
+    started_at: float  # time.time() when the command started
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (time.time(), tree RSS in MB)
+
+    def peak_between(self, start: float, end: float) -> int:
+        inside = [mb for at, mb in self.samples if start <= at <= end]
+        return round(max(inside, default=0))
+
+
+def measure(command: list[str], stdout=subprocess.DEVNULL) -> Measurement:
+    started_at, started = time.time(), time.perf_counter()
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append((time.time(), _tree_rss_mb(process.pid)))
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    done.set()
+    sampler.join()
+    elapsed = time.perf_counter() - started
+    return Measurement(code, round(elapsed, 2), round(max((mb for _, mb in samples), default=0)), started_at,
+                       samples)
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of `root` and all its descendants, in MB (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * PAGE_MB
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we looked
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
 
 
 def main() -> None:
-    started = time.perf_counter()
-    code = subprocess.call(sys.argv[1:])
-    elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"exit_code": code, "seconds": round(elapsed, 2), "peak_rss_mb": round(peak_kib / 1024)}))
+    result = measure(sys.argv[1:], stdout=None)
+    print(json.dumps({"exit_code": result.exit_code, "seconds": result.seconds, "peak_rss_mb": result.peak_mb}))
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ def main() -> None:
     print(f"plain DuckDB (the compiled query alone): {floor:.2f} s")
     print(f"vigie opportunity step (first run):       {vigie:.2f} s  {report.summary()}")
     print(f"vigie opportunity step (next run):        {rerun:.2f} s")
+    print(f"ratio whole step / compiled query:        {vigie / floor:.2f} (next run {rerun / floor:.2f})")
     print(f"peak RSS: {peak_mb()} MB")
 
 

@@ -1,54 +1,166 @@
-"""Benchmark: generate a firm, run Vigie on it, run the plain DuckDB floor on the same files; print a table.
+"""Benchmark: generate firms of several sizes, run Vigie on each as a user would, beside the plain DuckDB floor.
 
-    python -m bench.run [--clients 1000] [--lines-per-client 10000] [--out bench/out]
+    python -m bench.run [--sizes small,10m] [--out bench/out] [--keep-landing]
 
-Not run by CI (it takes minutes); `make bench` runs it and the figures go into the closing notes.
+For each size: a first run, an unchanged rerun, a rerun after one ledger is re-exported, and the plain script
+(bench/plain_duckdb.py) on the same files in the same session. Each run is broken into its pipeline stages (from
+the run's own Dagster event log) with the wall time and the peak memory of the process tree during the stage.
+Then the rules engine alone on 10 000 clients (bench/rules.py). Not run by CI (it takes minutes): `make bench`
+runs it and the figures go into the closing notes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+
+from bench.measure import Measurement, measure
 
 BIN = Path(sys.executable).parent
 
 
-def measured(command: list[str]) -> dict:
-    output = subprocess.run([sys.executable, "-m", "bench.measure", *command], check=True, capture_output=True,
-                            text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+@dataclass(frozen=True)
+class Size:
+    clients: int
+    lines_per_client: int
+    keep_ledgers: int | None = None  # keep only this many FEC files (the three-file home)
+
+
+SIZES = {
+    "small": Size(clients=3, lines_per_client=3_000, keep_ledgers=3),
+    "1m": Size(clients=100, lines_per_client=10_000),
+    "10m": Size(clients=1_000, lines_per_client=10_000),
+    "2000-clients": Size(clients=2_000, lines_per_client=2_500),
+    "100m": Size(clients=10_000, lines_per_client=10_000),
+}
+# Dagster step -> stage of the table (several steps may make one stage)
+STAGES = {
+    "ingest_accounting": "ingest accounting", "ingest_crm": "ingest crm", "ingest_practice": "ingest practice",
+    "ingest_timetracking": "ingest timetracking", "ingest_ledger": "ingest ledger",
+    "vigie_dbt_models": "dbt (models, tests)", "evaluate_missions": "rules", "vigie_dbt_outputs": "dbt (outputs)",
+    "publish_marts": "publish",
+}
+
+
+def stage_of(step: str) -> str:
+    if step.startswith("summaries__"):
+        return "summaries"
+    if "_gx_" in step:
+        return "quality checks (GX)"
+    return STAGES.get(step, step)
+
+
+def stages(home: Path, run: Measurement) -> list[tuple[str, float, int]]:
+    """(stage, seconds, peak MB) of the run just measured, in order; start-up and shutdown included."""
+    runs = sorted((home / ".dagster" / "history" / "runs").glob("*-*.db"), key=lambda p: p.stat().st_mtime)
+    with sqlite3.connect(runs[-1]) as db:
+        events = db.execute("SELECT step_key, dagster_event_type, timestamp FROM event_logs WHERE dagster_event_type"
+                            " IN ('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE', 'PIPELINE_START', 'PIPELINE_SUCCESS',"
+                            " 'PIPELINE_FAILURE') ORDER BY id").fetchall()
+    times = [(step, kind, datetime.fromisoformat(str(at)).timestamp()) for step, kind, at in events]
+    table: dict[str, list[float]] = {}
+    started: dict[str, float] = {}
+    for step, kind, at in times:
+        if kind == "STEP_START":
+            started[step] = at
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
+            span = table.setdefault(stage_of(step), [0.0, 0.0])
+            span[0] += at - started[step]
+            span[1] = max(span[1], run.peak_between(started[step], at))
+    pipeline = [at for _, kind, at in times if kind.startswith("PIPELINE")]
+    end = run.started_at + run.seconds
+    rows = [("start-up (imports, dbt parse, Dagster)", pipeline[0] - run.started_at,
+             run.peak_between(run.started_at, pipeline[0]))]
+    rows += [(name, seconds, round(peak)) for name, (seconds, peak) in table.items()]
+    rows.append(("shutdown (problems, exit)", end - pipeline[-1], run.peak_between(pipeline[-1], end)))
+    return rows
+
+
+def generate(out: Path, size: Size) -> None:
+    subprocess.run([str(BIN / "vigie"), "generate", "--out", str(out), "--clients", str(size.clients),
+                    "--lines-per-client", str(size.lines_per_client)], check=True, stdout=subprocess.DEVNULL)
+    if size.keep_ledgers:
+        ledgers = sorted((out / "landing" / "accounting").iterdir())
+        for extra in ledgers[size.keep_ledgers:]:
+            extra.unlink()
+
+
+def reexport_one_ledger(landing: Path) -> str:
+    """One ledger exported again: the same entries with one amount changed, written later."""
+    ledger = sorted((landing / "accounting").iterdir())[-1]
+    raw = ledger.read_bytes()
+    position = raw.rfind(b",00")
+    ledger.write_bytes(raw[:position] + b",01" + raw[position + 3:] if position > 0 else raw + b"\n")
+    later = ledger.stat().st_mtime + 60
+    os.utime(ledger, (later, later))
+    return ledger.name
+
+
+def vigie_run(home: Path) -> Measurement:
+    return measure([str(BIN / "vigie"), "run", "--home", str(home)])
+
+
+def bench_size(name: str, size: Size, out: Path, keep_landing: bool) -> dict:
+    home = out / name
+    if keep_landing and (home / "landing").is_dir():
+        for generated in ("warehouse", "publish", "audit", "config", ".dagster"):
+            shutil.rmtree(home / generated, ignore_errors=True)
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        generate(home, size)
+    lines = sum(max(0, p.read_bytes().count(b"\n") - 1) for p in (home / "landing" / "accounting").iterdir())
+    first = vigie_run(home)
+    first_stages = stages(home, first)
+    unchanged = vigie_run(home)
+    reexport_one_ledger(home / "landing")
+    one_file = vigie_run(home)
+    plain = measure([sys.executable, "-m", "bench.plain_duckdb", str(home / "landing")])
+    return {"name": name, "lines": lines, "files": len(list((home / "landing" / "accounting").iterdir())),
+            "first": first, "stages": first_stages, "unchanged": unchanged, "one_file": one_file, "plain": plain}
+
+
+def print_size(result: dict) -> None:
+    first, unchanged, one_file, plain = (result[k] for k in ("first", "unchanged", "one_file", "plain"))
+    print(f"\n== {result['name']}: {result['lines']:,} FEC lines in {result['files']} files ==")
+    print(f"{'stage of the first run':<42} {'seconds':>8} {'peak MB':>8}")
+    for stage, seconds, peak in result["stages"]:
+        print(f"{stage:<42} {seconds:>8.1f} {peak:>8}")
+    print(f"{'run':<42} {'seconds':>8} {'peak MB':>8} {'exit':>5}")
+    for label, m in (("vigie run, first", first), ("vigie run, unchanged input", unchanged),
+                     ("vigie run, one ledger re-exported", one_file), ("plain DuckDB script, same files", plain)):
+        print(f"{label:<42} {m.seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
+    print(f"ratio first run / plain script:            {first.seconds / plain.seconds:6.2f}")
+    print(f"ratio unchanged rerun / first run:         {unchanged.seconds / first.seconds:6.2f}")
+    print(f"ratio one re-exported / unchanged rerun:   {one_file.seconds / unchanged.seconds:6.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--lines-per-client", type=int, default=10_000)
+    parser.add_argument("--sizes", default="small,10m", help=f"comma-separated, of: {', '.join(SIZES)}")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--keep-landing", action="store_true",
-                        help="reuse the landing/ of a previous bench in --out; start from an empty warehouse")
+                        help="reuse each size's landing/ from a previous bench; start from an empty warehouse")
+    parser.add_argument("--skip-rules", action="store_true", help="do not run the rules engine benchmark")
     args = parser.parse_args()
-    vigie = str(BIN / "vigie")
-    results = {}
-    if args.keep_landing:
-        for generated in ("warehouse", "publish", "audit", "config", ".dagster"):
-            shutil.rmtree(args.out / generated, ignore_errors=True)
-    else:
-        shutil.rmtree(args.out, ignore_errors=True)
-        results["generate"] = measured([vigie, "generate", "--out", str(args.out), "--clients", str(args.clients),
-                                        "--lines-per-client", str(args.lines_per_client)])
-    results |= {
-        "vigie run (first)": measured([vigie, "run", "--home", str(args.out)]),
-        "vigie run (unchanged input)": measured([vigie, "run", "--home", str(args.out)]),
-        "plain duckdb script": measured([sys.executable, "-m", "bench.plain_duckdb", str(args.out / "landing")]),
-    }
-    print(f"{args.clients} clients x {args.lines_per_client} lines")
-    print(f"{'step':<30} {'seconds':>9} {'peak MB':>9} {'exit':>5}")
-    for step, figures in results.items():
-        print(f"{step:<30} {figures['seconds']:>9} {figures['peak_rss_mb']:>9} {figures['exit_code']:>5}")
+    results = [bench_size(name, SIZES[name], args.out, args.keep_landing) for name in args.sizes.split(",")]
+    for result in results:
+        print_size(result)
+    by_name = {r["name"]: r for r in results}
+    if "small" in by_name and "10m" in by_name:
+        ratio = by_name["small"]["first"].seconds / by_name["10m"]["plain"].seconds
+        print(f"\nratio three-file home run / plain script on 10 M lines: {ratio:6.2f}")
+    if "10m" in by_name and "100m" in by_name:
+        print(f"ratio 100 M run / 10 M run: {by_name['100m']['first'].seconds / by_name['10m']['first'].seconds:6.2f}")
+    if not args.skip_rules:
+        print("\n== rules engine, 10 000 clients x 30 rules ==", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.rules"], check=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 
 from assets.warehouse import connect
+from orchestration.dbt_project import needs_full_refresh, record_incremental_build
 from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
 from orchestration.resources import VigieResource
 from orchestration.retries import retry_transient
@@ -72,24 +73,34 @@ class DbtSteps:
 
 
 def build_dbt_steps(project: DbtProject) -> DbtSteps:
-    return DbtSteps(models=_dbt_step(project, "vigie_dbt_models", select="fqn:*", exclude=AFTER_PYTHON_ASSETS),
+    return DbtSteps(models=_dbt_step(project, "vigie_dbt_models", select="fqn:*", exclude=AFTER_PYTHON_ASSETS,
+                                     holds_incremental_models=True),
                     outputs=_dbt_step(project, "vigie_dbt_outputs", select=AFTER_PYTHON_ASSETS, exclude=None))
 
 
-def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None) -> dg.AssetsDefinition:
+def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
+              holds_incremental_models: bool = False) -> dg.AssetsDefinition:
     @dbt_assets(manifest=project.manifest_path, project=project, name=name, select=select, exclude=exclude,
                 dagster_dbt_translator=VigieDbtTranslator())
     @retry_transient
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
         # dbt unit tests check the SQL, not the data: they run in `make test` (tests/dbt), not every morning.
-        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars()],
-                             context=context)
+        args = ["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars()]
+        # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
+        # version of the project rebuilds them (and everything else) from the raw layer.
+        full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
+        if full_refresh:
+            log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
+                     "rebuilt in full")
+        invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
         try:
             # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
             events = list(_logging_progress(invocation.stream()))
         finally:
             # dagster-dbt leaves ~30 MB of artefacts per step; what matters is in the events and the run log.
             shutil.rmtree(invocation.target_path, ignore_errors=True)
+        if holds_incremental_models and context.selected_asset_keys == set(context.assets_def.keys):
+            record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
         yield from _with_row_counts(context, events, vigie)
 
     return _models

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from assets.home import VigieHome
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
 PARTIAL_PARSE = "partial_parse.msgpack"
+INCREMENTAL_STAMP = "incremental_built_by"  # beside the target path: the project fingerprint of the last build
 
 
 @cache
@@ -72,6 +74,31 @@ def _parse_into(home: VigieHome, dbt_vars: str) -> None:
                 os.replace(artefact, home.dbt_target / artefact.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def project_fingerprint() -> str:
+    """A hash of the dbt project's files: the incremental models are rebuilt in full when it changes, since they
+    keep what an older version of the SQL computed for the file versions they had already summed."""
+    digest = hashlib.sha256()
+    for name in PROJECT_FILES:
+        path = DBT_PROJECT_DIR / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(file.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def needs_full_refresh(home: VigieHome) -> bool:
+    """True unless the last build of the incremental models was made by this very project."""
+    stamp = home.dbt_target.parent / INCREMENTAL_STAMP
+    return not stamp.is_file() or stamp.read_text(encoding="utf-8").strip() != project_fingerprint()
+
+
+def record_incremental_build(home: VigieHome) -> None:
+    stamp = home.dbt_target.parent / INCREMENTAL_STAMP
+    partial = stamp.with_name(f".{INCREMENTAL_STAMP}.{os.getpid()}")
+    partial.write_text(project_fingerprint(), encoding="utf-8")
+    os.replace(partial, stamp)
 
 
 def _newest_project_change() -> float:

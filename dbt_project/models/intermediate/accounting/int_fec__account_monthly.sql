@@ -1,12 +1,26 @@
--- Ledger lines summed per file, account, month and opening flag: the one full pass over the ledger (tens of
--- millions of lines); every later step works on these few rows. The file's identity (client, SIREN, closing
--- date, path) is the same on every line of a file, so it rides along as any_value instead of a second pass.
+-- Ledger lines summed per file, account, month and opening flag: the one pass over the ledger (tens of millions
+-- of lines); every later step works on these few rows. The file's identity (client, SIREN, closing date, path)
+-- is the same on every line of a file, so it rides along as any_value instead of a second pass.
+-- Incremental by file version: a run sums only the lines of versions loaded since the last build, and the
+-- versions superseded or held back since leave the table (macros/current_file_versions.sql). A change to the dbt
+-- project rebuilds it in full (orchestration/dbt_assets.py).
+
+{{ config(
+    materialized='incremental',
+    unique_key='file_sha256',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ forget_retired_file_versions() }}",
+) }}
 
 with
 
 fec_lines as (
 
     select * from {{ ref('stg_accounting__fec_lines') }}
+    {% if is_incremental() -%}
+    where _file_sha256 not in (select file_sha256 from {{ this }})
+    {%- endif %}
 
 ),
 

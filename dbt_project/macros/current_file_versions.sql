@@ -1,0 +1,15 @@
+{#- The FEC file versions whose lines are in the raw layer now: loaded, neither superseded nor held back. An
+    incremental model keyed by file version sums the lines of the versions it has not seen yet and forgets the
+    versions that left this set, so it always equals a rebuild on the current ledger. -#}
+{% macro current_file_versions() -%}
+    select sha256 from {{ source('ingest', 'ingest_files') }} where source = 'accounting' and status = 'loaded'
+{%- endmacro %}
+
+{#- The post-hook of such a model: its rows of versions no longer current leave it. -#}
+{% macro forget_retired_file_versions(key='file_sha256') -%}
+    {% if is_incremental() -%}
+    delete from {{ this }} where {{ key }} not in ({{ current_file_versions() }})
+    {%- else -%}
+    select 1
+    {%- endif %}
+{%- endmacro %}
