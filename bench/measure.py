@@ -28,8 +28,11 @@ class Measurement:
     samples: list[tuple[float, float]] = field(default_factory=list)  # (time.time(), tree RSS in MB)
 
     def peak_between(self, start: float, end: float) -> int:
+        """The largest sample taken during [start, end], or the one just before it for a stage shorter than the
+        sampling period."""
         inside = [mb for at, mb in self.samples if start <= at <= end]
-        return round(max(inside, default=0))
+        before = [mb for at, mb in self.samples if at < start][-1:]
+        return round(max(inside or before, default=0))
 
 
 def measure(command: list[str], stdout=subprocess.DEVNULL) -> Measurement:
