@@ -128,10 +128,8 @@ class FecLoader:
         return batches
 
     def load_batch(self, con, versions: list) -> dict[str, FileReport]:
-        """Load several files planned together (same header): one parse statement, one insert, per-file reports."""
-        if len(versions) == 1 and versions[0].file_path not in self._planned:
-            version = versions[0]
-            return {version.file_path: self.load(con, version.path, version.file_path, version.sha)}
+        """Load files planned together by plan_batches (same header): one parse statement, one insert, per-file
+        reports."""
         started = time.monotonic()
         plain = [self._planned.pop(v.file_path) for v in versions]
         layout = read_header(plain[0].header)

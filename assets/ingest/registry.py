@@ -101,6 +101,11 @@ class IngestSummary:
     rows_quarantined: int = 0
     problems: list[str] = field(default_factory=list)  # one readable line each
 
+    def add(self, other: IngestSummary) -> None:
+        for name, value in vars(other).items():
+            if name != "source":
+                setattr(self, name, getattr(self, name) + value)
+
 
 def file_sha256(path: Path, chunk_size: int = 1 << 22) -> str:
     digest = hashlib.sha256()
@@ -183,12 +188,14 @@ def _ingest_batch(con, loader, batch: list[_Version], run_id: str, summary: Inge
                   shrink_tolerance: float) -> None:
     """Files read together commit together; when the warehouse refuses a value, or one file cannot be read,
     each file of the batch is loaded again on its own, so the bad one is rejected by name and the others load."""
+    counted = IngestSummary(loader.source)  # added to the run's summary once the batch is committed
     try:
         with transaction(con):
             _forget_earlier_records(con, batch)
             reports = loader.load_batch(con, batch)
             recorded = [(version, reports[version.file_path]) for version in batch]
-            _record_loaded(con, loader, recorded, run_id, summary, shrink_tolerance)
+            _record_loaded(con, loader, recorded, run_id, counted, shrink_tolerance)
+        summary.add(counted)
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
             duckdb.OutOfRangeException, FileRejected, OSError) as error:
         if isinstance(error, OSError) and error.errno not in FILE_READ_ERRNOS:
