@@ -5,6 +5,12 @@
     select sha256 from {{ source('ingest', 'ingest_files') }} where source = 'accounting' and status = 'loaded'
 {%- endmacro %}
 
+{#- The current versions such a model has not summed yet: a handful of ids, so the filter on the ledger's lines is a
+    small semi-join instead of an anti-join against the model (0.03 s instead of 0.2 s at 10 M lines, unchanged). -#}
+{% macro new_file_versions(key='file_sha256') -%}
+    select sha256 from ({{ current_file_versions() }}) where sha256 not in (select {{ key }} from {{ this }})
+{%- endmacro %}
+
 {#- The post-hook of such a model: its rows of versions no longer current leave it. -#}
 {% macro forget_retired_file_versions(key='file_sha256') -%}
     {% if is_incremental() -%}

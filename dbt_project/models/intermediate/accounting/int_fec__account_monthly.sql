@@ -19,7 +19,7 @@ fec_lines as (
 
     select * from {{ ref('stg_accounting__fec_lines') }}
     {% if is_incremental() -%}
-    where _file_sha256 not in (select file_sha256 from {{ this }})
+    where _file_sha256 in ({{ new_file_versions() }})
     {%- endif %}
 
 ),
