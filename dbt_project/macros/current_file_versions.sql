@@ -19,3 +19,12 @@
     select 1
     {%- endif %}
 {%- endmacro %}
+
+{#- The ledger lines an incremental model keyed by file version still has to sum: all of them on a full build,
+    else those of the new versions only. -#}
+{% macro ledger_lines_to_sum() -%}
+    select * from {{ ref('stg_accounting__fec_lines') }}
+    {% if is_incremental() -%}
+    where _file_sha256 in ({{ new_file_versions() }})
+    {%- endif %}
+{%- endmacro %}

@@ -5,22 +5,13 @@
 -- versions superseded or held back since leave the table (macros/current_file_versions.sql). A change to the dbt
 -- project rebuilds it in full (orchestration/dbt_assets.py).
 
-{{ config(
-    materialized='incremental',
-    unique_key='file_sha256',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-    post_hook="{{ forget_retired_file_versions() }}",
-) }}
+{{ config(post_hook="{{ forget_retired_file_versions() }}") }}  {# rendered when it runs, with {{ this }} #}
 
 with
 
 fec_lines as (
 
-    select * from {{ ref('stg_accounting__fec_lines') }}
-    {% if is_incremental() -%}
-    where _file_sha256 in ({{ new_file_versions() }})
-    {%- endif %}
+    {{ ledger_lines_to_sum() }}
 
 ),
 

@@ -4,22 +4,13 @@
 -- accounts; the bare collective account (411, 4110000...) names no customer. Sales are the debits to the
 -- customer's account (invoices incl. VAT), openings excluded.
 
-{{ config(
-    materialized='incremental',
-    unique_key='file_sha256',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-    post_hook="{{ forget_retired_file_versions() }}",
-) }}
+{{ config(post_hook="{{ forget_retired_file_versions() }}") }}  {# rendered when it runs, with {{ this }} #}
 
 with
 
 fec_lines as (
 
-    select * from {{ ref('stg_accounting__fec_lines') }}
-    {% if is_incremental() -%}
-    where _file_sha256 in ({{ new_file_versions() }})
-    {%- endif %}
+    {{ ledger_lines_to_sum() }}
 
 ),
 
