@@ -88,13 +88,17 @@ class FecLoader:
     def list_files(self, landing_dir: Path) -> list[Path]:
         return iter_files(landing_dir)
 
+    def _work_dir(self, prefix: str) -> Path:
+        """A fresh folder for transcoded text, under the home's scratch folder (else the system's)."""
+        if self.scratch_dir:
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch_dir))
+
     def load(self, con, path: Path, file_path: str, sha256: str) -> FileReport:
         started = time.monotonic()
         name = parse_file_name(path.name)
         text_format = sniff_text_format(path, self.chunk_bytes)
-        if self.scratch_dir:
-            self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix="fec_", dir=self.scratch_dir))
+        work_dir = self._work_dir("fec_")
         try:
             chunks = transcode_to_chunks(path, text_format, work_dir, self.chunk_bytes)
             _register_files(con, [(0, name.siren, name.closing_date, sha256, file_path)])
@@ -109,8 +113,8 @@ class FecLoader:
         return report
 
     def plan_batches(self, versions: list) -> list[list]:
-        """Group the versions to load (registry._Version) into batches read by one statement each; a file that
-        needs transcoding, a derived SIREN or closing date, or chunking is a batch of its own."""
+        """Group the versions to load (registry._Version) into batches read by one statement each; a file larger
+        than a chunk, or whose name lacks its SIREN or closing date, is a batch of its own."""
         groups: dict[str, list] = {}
         batches: list[list] = []
         for version in versions:
@@ -136,9 +140,7 @@ class FecLoader:
         _register_files(con, [(index, p.name.siren, p.name.closing_date, v.sha, v.file_path)
                               for index, (v, p) in enumerate(zip(versions, plain, strict=True))])
         loader = _LayoutLoader(con, layout)
-        if self.scratch_dir:
-            self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix="fec_batch_", dir=self.scratch_dir))
+        work_dir = self._work_dir("fec_batch_")
         try:
             sources = []
             for index, (version, file) in enumerate(zip(versions, plain, strict=True)):
