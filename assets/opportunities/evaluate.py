@@ -24,7 +24,7 @@ from assets.opportunities.wording import WORDING_MACROS
 SOLD_STATUSES = ("planned", "in_progress")
 MISSIONS_TABLE = "vigie_missions"  # temporary: the catalogue as rows
 MATCHES_TABLE = "vigie_matches"  # temporary: this run's matches, read by lifecycle.write_opportunities
-SCOPES = (("clients", "client"), ("collaborators", "collaborator"), ("offices", "office"))
+SCOPES = ("clients", "collaborators", "offices")  # of a mission's disabled_for, as vigie_missions.off_<scope>
 
 
 def switch_sql(mission: str, client: str) -> str:
@@ -60,14 +60,19 @@ _MISSION_COLUMNS = {
 }
 
 
+def _monthly_indicators(mission: Mission) -> list[str]:
+    """The monthly indicators a mission's condition reads: the series its evidence shows."""
+    return sorted({o.indicator for o in operands(mission.condition)
+                   if o.indicator and INDICATORS[o.indicator].per_month})
+
+
 def _mission_row(index: int, mission: Mission, language: str, prefixes: dict) -> list:
-    indicators = sorted({o.indicator for o in operands(mission.condition)
-                         if o.indicator and INDICATORS[o.indicator].per_month})
+    indicators = _monthly_indicators(mission)
     accounts = sorted({p for i in indicators for c in INDICATORS[i].components for p in prefixes.get(c, [])})
     price = [None if p is None else str(p) for p in (mission.price_min, mission.price_max)]
     return [index, mission.id, mission.kind, mission.text(mission.title, language), mission.mission_code, *price,
             mission.sheet_url, mission.once_per_client, mission.disabled,
-            *(sorted(mission.disabled_for.get(scope, ())) for scope, _ in SCOPES),
+            *(sorted(mission.disabled_for.get(scope, ())) for scope in SCOPES),
             condition_lookback(mission.condition), indicators, accounts]
 
 
@@ -79,11 +84,11 @@ def evaluate_catalogue(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, ref
     register_missions(con, catalogue, language)
     query = compile_catalogue(catalogue, reference_date, language)
     con.execute(f"CREATE OR REPLACE TEMP TABLE vigie_fired AS {query.text}", list(query.params))
-    read = sorted({i for (i,) in con.execute(f"SELECT DISTINCT unnest(indicators) FROM {MISSIONS_TABLE}").fetchall()})
-    value_of = "CASE series_rows.indicator " + " ".join(
-        f"WHEN '{name}' THEN w.{name}" for name in read if name in INDICATORS  # vocabulary identifiers only
-    ) + " END" if read else "NULL"
-    indicator_columns = "".join(f", m.{name}" for name in read if name in INDICATORS)
+    read = sorted({name for mission in catalogue.missions for name in _monthly_indicators(mission)})
+    # vocabulary identifiers only, never catalogue text
+    value_of = "CASE series_rows.indicator " + " ".join(f"WHEN '{name}' THEN w.{name}" for name in read) + " END" \
+        if read else "NULL"
+    indicator_columns = "".join(f", m.{name}" for name in read)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {MATCHES_TABLE} AS
         WITH window_rows AS (
