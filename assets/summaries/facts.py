@@ -193,7 +193,11 @@ class Redactor:
 
     def __init__(self, person_names: Iterable[str] = ()):
         patterns = sorted({p for name in person_names for p in _name_patterns(name)}, key=len, reverse=True)
-        self._names = re.compile("|".join(patterns)) if patterns else None
+        # the word boundaries stand once around the alternation, not in each name: a lookbehind at the head of
+        # every alternative made the engine try each name at each position (6.4 s for 253 names and 2 000 clients,
+        # 0.25 s so); backtracking into the group keeps the same matches
+        names = "|".join(patterns)
+        self._names = re.compile(rf"{_NOT_AFTER_LETTER}(?:{names}){_NOT_BEFORE_LETTER}") if patterns else None
 
     def redact(self, text: str) -> str:
         # the long digit runs first: a phone pattern would take a piece of an IBAN or a card number
@@ -398,13 +402,17 @@ def _fold(text: str) -> str:
     return "".join(_fold_char(c) for c in text)
 
 
+_NOT_AFTER_LETTER, _NOT_BEFORE_LETTER = r"(?<![^\W\d_])", r"(?![^\W\d_])"
+
+
 def _name_patterns(name: str) -> list[str]:
-    """A person's name as a folded pattern, first-last and last-first, with any spacing or hyphen between."""
+    """A person's name as a folded pattern, first-last and last-first, with any spacing or hyphen between; the
+    word boundaries around it are the redactor's."""
     words = [w for w in re.split(r"[\s\-'’]+", _fold(name)) if w]
     if not words:
         return []
     orders = [words] if len(words) == 1 else [words, words[::-1]]
-    return [r"(?<![^\W\d_])" + r"[\s\-'’]+".join(map(re.escape, order)) + r"(?![^\W\d_])" for order in orders]
+    return [r"[\s\-'’]+".join(map(re.escape, order)) for order in orders]
 
 
 def _replace_spans(text: str, spans: list[tuple[int, int]], mark: str) -> str:
