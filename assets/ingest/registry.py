@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
@@ -138,8 +139,8 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     source_dir = landing / loader.source
     files = loader.list_files(source_dir) if source_dir.is_dir() else []
     _reread_versions_of_an_older_rule(con, loader, {landing_path(path, landing) for path in files})
-    pending: list[_Version] = []
-    for index, path in enumerate(files, start=1):
+    on_disk: list[_Version] = []
+    for path in files:
         file_path = landing_path(path, landing)
         summary.files_seen += 1
         if file_path != path.relative_to(landing).as_posix():
@@ -148,21 +149,21 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
                                run_id, summary)
             continue
         try:
-            sha = file_sha256(path)
+            on_disk.append(_Version(path, file_path, file_sha256(path)))
         except OSError as error:
             if error.errno not in FILE_READ_ERRNOS:
                 raise
             _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error.errno)),
                                f"cannot be read: {error.strerror or error}", run_id, summary)
-            continue
-        if _already_recorded(con, file_path, sha):
-            _retire_what_it_replaced(con, loader, file_path, sha)
-            summary.files_unchanged += 1
-            continue
-        if on_progress and _worth_reporting(index, len(files)):
-            on_progress(f"{loader.source}: reading file {index} of {len(files)} ({file_path})")
-        pending.append(_Version(path, file_path, sha))
-    for batch in _batches(con, loader, pending):
+    unchanged = _already_recorded(con, on_disk)
+    for version in _with_history_to_retire(con, [v for v in on_disk if v in unchanged]):
+        _retire_what_it_replaced(con, loader, version.file_path, version.sha)
+    summary.files_unchanged += len(unchanged)
+    batches = _batches(con, loader, [version for version in on_disk if version not in unchanged])
+    for index, batch in enumerate(batches, start=1):
+        if on_progress and _worth_reporting(index, len(batches)):
+            on_progress(f"{loader.source}: reading {len(batch)} new file version(s), batch {index} of"
+                        f" {len(batches)} ({batch[0].file_path}...)")
         if len(batch) == 1:
             _ingest_one(con, loader, batch[0], run_id, summary, shrink_tolerance)
         else:
@@ -249,7 +250,7 @@ def _unreadable_sha(file_path: str, cause) -> str:
 
 
 def _record_unreadable(con, loader, version: _Version, reason: str, run_id: str, summary) -> None:
-    if _already_recorded(con, version.file_path, version.sha):
+    if _already_recorded(con, [version]):
         summary.files_unchanged += 1
         return
     _reject(con, loader, version, reason, run_id, summary)
@@ -260,18 +261,40 @@ def _worth_reporting(index: int, total: int, steps: int = 10) -> bool:
     return index == 1 or index == total or index % max(1, total // steps) == 0
 
 
-def _already_recorded(con, file_path: str, sha: str) -> bool:
-    """Whether this content of this path needs no work. Two recorded versions still do, and are loaded again:
+def _version_keys(versions: list[_Version]) -> list[dict]:
+    return [{"file_path": v.file_path, "sha256": v.sha} for v in versions]
+
+
+# the file versions on disk, as a relation a query can join (one parameter: _version_keys)
+_ON_DISK = "(SELECT unnest(?::STRUCT(file_path VARCHAR, sha256 VARCHAR)[], recursive := true))"
+
+
+def _already_recorded(con, versions: list[_Version]) -> set[_Version]:
+    """The versions whose content at their path needs no work; one query for all the files of a source. Two
+    recorded versions still do, and are loaded again:
     - one held back as suspect: it is weighed again on every run (with the tolerance of the day) until a sound
       version supersedes it;
     - one superseded by another content of the same path that is no longer there: the file was put back (a
       good export restored after a bad one), and what is on disk is what counts for that path."""
-    row = con.execute("SELECT status, superseded_by FROM raw.ingest_files WHERE file_path = ? AND sha256 = ?",
-                      [file_path, sha]).fetchone()
-    if row is None:
-        return False
-    status, superseded_by = row
-    return not (status == "suspect" or (status == "superseded" and superseded_by == file_path))
+    if not versions:
+        return set()
+    done = set(con.execute(
+        f"SELECT d.file_path, d.sha256 FROM {_ON_DISK} AS d JOIN raw.ingest_files AS f USING (file_path, sha256)"
+        " WHERE NOT (f.status = 'suspect' OR (f.status = 'superseded' AND f.superseded_by = f.file_path))",
+        [_version_keys(versions)]).fetchall())
+    return {v for v in versions if (v.file_path, v.sha) in done}
+
+
+def _with_history_to_retire(con, versions: list[_Version]) -> list[_Version]:
+    """Those of the unchanged versions whose path has another content to retire (_retire_what_it_replaced):
+    usually none, so an unchanged landing costs one query, not one per file."""
+    if not versions:
+        return []
+    paths = {path for (path,) in con.execute(
+        f"SELECT DISTINCT d.file_path FROM {_ON_DISK} AS d JOIN raw.ingest_files AS f USING (file_path)"
+        " WHERE f.sha256 <> d.sha256 AND f.status IN ('loaded', 'suspect', 'rejected')",
+        [_version_keys(versions)]).fetchall()}
+    return [v for v in versions if v.file_path in paths]
 
 
 def _retire_what_it_replaced(con, loader, file_path: str, sha: str) -> None:
@@ -301,7 +324,7 @@ def _forget_earlier_record(con, version: _Version) -> None:
 
 def _forget_earlier_records(con, versions: list[_Version]) -> None:
     """A version loaded again (see _already_recorded) starts from a clean slate, recorded as new."""
-    keys = [{"file_path": v.file_path, "sha256": v.sha} for v in versions]
+    keys = _version_keys(versions)
     for table in ("ingest_files", "ingest_rejections", "ingest_flags"):
         con.execute(f"DELETE FROM raw.{table} WHERE (file_path, sha256) IN"
                     " (SELECT (k.file_path, k.sha256) FROM (SELECT unnest(?::STRUCT(file_path VARCHAR,"
@@ -410,7 +433,7 @@ def _record_many(con, loader, recorded: list[tuple[_Version, FileReport, str]], 
     con.execute("UPDATE raw.ingest_flags SET run_id = ? WHERE run_id IS NULL AND (file_path, sha256) IN"
                 " (SELECT (k.file_path, k.sha256) FROM (SELECT unnest(?::STRUCT(file_path VARCHAR,"
                 " sha256 VARCHAR)[]) AS k))",
-                [run_id, [{"file_path": v.file_path, "sha256": v.sha} for v, _, _ in recorded]])
+                [run_id, _version_keys([v for v, _, _ in recorded])])
     flags = [[version.file_path, version.sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule,
               f.flag.detail, run_id] for version, report, _ in recorded for f in report.flags]
     if flags:
@@ -543,7 +566,7 @@ def iter_files(directory: Path, suffixes: Iterable[str] | None = None) -> list[P
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         name = path.name.lower()
         stray = next((kind for kind, patterns in stray_files.items()
-                      if any(Path(name).match(pattern) for pattern in patterns)), None)
+                      if any(fnmatchcase(name, pattern) for pattern in patterns)), None)
         if stray:
             log.info("%s: skipped, %s rather than an export", path.relative_to(directory.parent).as_posix(), stray)
         elif not name.startswith(".") and (wanted is None or path.suffix.lower() in wanted):
