@@ -65,11 +65,18 @@ def activate_home(home: VigieHome) -> None:
     _write_instance_settings(Path(os.environ["DAGSTER_HOME"]))
 
 
+def _event_log_storage(dagster_home: Path) -> dict:
+    """Dagster's SQLite event log where Dagster keeps it by default, with its connections kept open (see
+    orchestration/event_log_storage.py)."""
+    return {"module": "orchestration.event_log_storage", "class": "PooledSqliteEventLogStorage",
+            "config": {"base_dir": str(dagster_home.resolve() / "history" / "runs")}}
+
+
 def _write_instance_settings(dagster_home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     settings_file = dagster_home / "dagster.yaml"
     current = yaml.safe_load(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
-    wanted = {**(current or {}), **DAGSTER_INSTANCE_SETTINGS}
+    wanted = {**(current or {}), **DAGSTER_INSTANCE_SETTINGS, "event_log_storage": _event_log_storage(dagster_home)}
     if current != wanted:
         partial = settings_file.with_name(f".dagster.yaml.{os.getpid()}.tmp")
         partial.write_text(yaml.safe_dump(wanted, sort_keys=False), encoding="utf-8")
