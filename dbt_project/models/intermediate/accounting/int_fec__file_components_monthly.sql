@@ -5,12 +5,19 @@
 -- another year's openings. Debit-only / credit-only rules apply account by account, so each account's
 -- contribution is tracked as changes at the months its balance moves, then summed up to each month end: no row
 -- per account and month is ever needed.
+-- Everything here is per file version, so the model is incremental by version like int_fec__account_monthly: a run
+-- works out the components of the versions loaded since the last build only (macros/current_file_versions.sql).
+
+{{ config(post_hook="{{ forget_retired_file_versions() }}") }}  {# rendered when it runs, with {{ this }} #}
 
 with
 
 account_monthly as (
 
     select * from {{ ref('int_fec__account_monthly') }}
+    {% if is_incremental() -%}
+    where file_sha256 in ({{ new_file_versions() }})
+    {%- endif %}
 
 ),
 
