@@ -2,7 +2,8 @@
 
     python -m bench.run [--sizes small,10m] [--out bench/out] [--keep-landing]
 
-For each size: a first run, an unchanged rerun, a rerun after one ledger is re-exported, and the plain script
+For each size: a first run, an unchanged rerun, a rerun after one ledger is re-exported, a rerun after every
+ledger of a fiscal year still open is re-exported (the firm's monthly re-export), and the plain script
 (bench/plain_duckdb.py) on the same files in the same session. Each run is broken into its pipeline stages (from
 the run's own Dagster event log) with the wall time and the peak memory of the process tree during the stage.
 Then the rules engine alone on 10 000 clients (bench/rules.py). Not run by CI (it takes minutes): `make bench`
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from bench.measure import Measurement, measure
@@ -92,15 +94,29 @@ def generate(out: Path, size: Size) -> None:
             extra.unlink()
 
 
-def reexport_one_ledger(landing: Path) -> str:
-    """One ledger exported again: the same entries with one amount changed, written later."""
-    ledger = sorted((landing / "accounting").iterdir())[-1]
+def reexport(ledger: Path) -> None:
+    """A ledger exported again: the same entries with one amount changed, written later."""
     raw = ledger.read_bytes()
     position = raw.rfind(b",00")
     ledger.write_bytes(raw[:position] + b",01" + raw[position + 3:] if position > 0 else raw + b"\n")
     later = ledger.stat().st_mtime + 60
     os.utime(ledger, (later, later))
+
+
+def reexport_one_ledger(landing: Path) -> str:
+    ledger = sorted((landing / "accounting").iterdir())[-1]
+    reexport(ledger)
     return ledger.name
+
+
+def reexport_current_year(landing: Path, today: date) -> int:
+    """Every ledger of a fiscal year still open (closing date, from the file name, today or later) exported again,
+    as firms do each month."""
+    open_years = [p for p in (landing / "accounting").iterdir()
+                  if (closing := re.search(r"FEC(\d{8})", p.name)) and closing.group(1) >= f"{today:%Y%m%d}"]
+    for ledger in open_years:
+        reexport(ledger)
+    return len(open_years)
 
 
 def vigie_run(home: Path) -> Measurement:
@@ -119,22 +135,30 @@ def bench_size(name: str, size: Size, out: Path, keep_landing: bool) -> dict:
     first = vigie_run(home)
     first_stages = stages(home, first)
     unchanged = vigie_run(home)
+    unchanged_stages = stages(home, unchanged)
     reexport_one_ledger(home / "landing")
     one_file = vigie_run(home)
+    reexported = reexport_current_year(home / "landing", date.today())
+    open_years = vigie_run(home)
     plain = measure([sys.executable, "-m", "bench.plain_duckdb", str(home / "landing")])
     return {"name": name, "lines": lines, "files": len(list((home / "landing" / "accounting").iterdir())),
-            "first": first, "stages": first_stages, "unchanged": unchanged, "one_file": one_file, "plain": plain}
+            "first": first, "stages": first_stages, "unchanged": unchanged, "unchanged_stages": unchanged_stages,
+            "one_file": one_file, "open_years": open_years, "reexported": reexported, "plain": plain}
 
 
 def print_size(result: dict) -> None:
     first, unchanged, one_file, plain = (result[k] for k in ("first", "unchanged", "one_file", "plain"))
     print(f"\n== {result['name']}: {result['lines']:,} FEC lines in {result['files']} files ==")
-    print(f"{'stage of the first run':<42} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'stage':<42} {'first run':>10} {'peak MB':>8} {'unchanged':>10} {'peak MB':>8}")
+    again = {stage: (seconds, peak) for stage, seconds, peak in result["unchanged_stages"]}
     for stage, seconds, peak in result["stages"]:
-        print(f"{stage:<42} {seconds:>8.1f} {peak:>8}")
+        seconds_again, peak_again = again.get(stage, (0.0, 0))
+        print(f"{stage:<42} {seconds:>10.1f} {peak:>8} {seconds_again:>10.1f} {peak_again:>8}")
     print(f"{'run':<42} {'seconds':>8} {'peak MB':>8} {'exit':>5}")
+    open_years = f"{result['reexported']} open-year ledgers re-exported"
     for label, m in (("vigie run, first", first), ("vigie run, unchanged input", unchanged),
-                     ("vigie run, one ledger re-exported", one_file), ("plain DuckDB script, same files", plain)):
+                     ("vigie run, one ledger re-exported", one_file),
+                     (f"vigie run, {open_years}", result["open_years"]), ("plain DuckDB script, same files", plain)):
         print(f"{label:<42} {m.seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
     print(f"ratio first run / plain script:            {first.seconds / plain.seconds:6.2f}")
     print(f"ratio unchanged rerun / first run:         {unchanged.seconds / first.seconds:6.2f}")
