@@ -22,6 +22,7 @@ PUBLISHED_MARTS = {
     "fct_indicators_monthly",
     "ingest_files",
     "ingest_rejections",
+    "rpt_fec_conformity",
     "fct_account_status",
     "fct_opportunities",
     "fct_rule_matches",

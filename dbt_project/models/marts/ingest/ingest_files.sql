@@ -8,24 +8,50 @@ files as (
 
 ),
 
+conformity as (
+
+    -- the FEC conformity report (rpt_fec_conformity) in three figures per file version
+    select
+        sha256,
+        count(*) filter (where status = 'error') as conformity_errors,
+        count(*) filter (where status = 'warning') as conformity_warnings
+    from {{ ref('rpt_fec_conformity') }}
+    group by sha256
+
+),
+
 final as (
 
     select
-        cast(file_path as varchar) as file_path,
-        cast(source as varchar) as source,
-        cast(client_id as varchar) as client_id,
-        cast(sha256 as varchar) as sha256,
-        cast(status as varchar) as status,
-        cast(rows_read as bigint) as rows_read,
-        cast(rows_loaded as bigint) as rows_loaded,
-        cast(rows_quarantined as bigint) as rows_quarantined,
-        cast(warnings as json) as warnings,
-        cast(loaded_at as timestamp) as loaded_at,
-        cast(run_id as varchar) as run_id,
-        cast(entity as varchar) as entity,
-        cast(superseded_by as varchar) as superseded_by,
-        cast(details as json) as details
+        cast(files.file_path as varchar) as file_path,
+        cast(files.source as varchar) as source,
+        cast(files.client_id as varchar) as client_id,
+        cast(files.sha256 as varchar) as sha256,
+        cast(files.status as varchar) as status,
+        cast(files.rows_read as bigint) as rows_read,
+        cast(files.rows_loaded as bigint) as rows_loaded,
+        cast(files.rows_quarantined as bigint) as rows_quarantined,
+        cast(files.warnings as json) as warnings,
+        cast(files.loaded_at as timestamp) as loaded_at,
+        cast(files.run_id as varchar) as run_id,
+        cast(files.entity as varchar) as entity,
+        cast(files.superseded_by as varchar) as superseded_by,
+        cast(files.details as json) as details,
+        cast(
+            case
+                when conformity.sha256 is null then null
+                when conformity.conformity_errors > 0 then 'error'
+                when conformity.conformity_warnings > 0 then 'warning'
+                else 'ok'
+            end as varchar
+        ) as conformity_status,
+        cast(conformity.conformity_errors as bigint) as conformity_errors,
+        cast(conformity.conformity_warnings as bigint) as conformity_warnings
     from files
+    left join conformity
+        on files.source = 'accounting'
+        and files.status = 'loaded'
+        and files.sha256 = conformity.sha256
 
 )
 
