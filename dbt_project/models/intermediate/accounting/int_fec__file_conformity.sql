@@ -22,6 +22,9 @@ files as (
     -- the FEC versions whose lines are in the ledger now and not yet checked
     select
         sha256,
+        -- a small number stands for the version in the line-level work: grouping ten million lines by a 64-character
+        -- hash took 4 GB
+        row_number() over (order by sha256) as file_index,
         details,
         try_cast(json_extract_string(details, '$.closing_date') as date) as closing_date,
         regexp_extract(file_path, '([^/]+)$', 1) as file_name
@@ -33,25 +36,26 @@ files as (
 
 ),
 
-lines as (
+lines as not materialized (  -- each check reads the ledger's columns it needs, instead of a copy of all of them
 
     select
-        _file_sha256 as sha256,
-        _line_number as line_number,
-        journal_code,
-        journal_label,
-        entry_number,
-        entry_date,
-        account_number,
-        account_label,
-        document_reference,
-        document_date,
-        entry_label,
-        debit,
-        credit,
-        validation_date,
-        is_opening
+        files.file_index,
+        ledger_lines._line_number as line_number,
+        ledger_lines.journal_code,
+        ledger_lines.entry_number,
+        ledger_lines.entry_date,
+        ledger_lines.account_number,
+        ledger_lines.debit,
+        ledger_lines.credit,
+        ledger_lines.validation_date,
+        ledger_lines.is_opening,
+        files.closing_date,
+        coalesce(trim(ledger_lines.journal_code), '') = '' or coalesce(trim(ledger_lines.journal_label), '') = ''
+        or coalesce(trim(ledger_lines.entry_number), '') = '' or coalesce(trim(ledger_lines.account_label), '') = ''
+        or coalesce(trim(ledger_lines.document_reference), '') = '' or ledger_lines.document_date is null
+        or coalesce(trim(ledger_lines.entry_label), '') = '' as lacks_mandatory_field
     from ({{ ledger_lines_to_sum() }}) as ledger_lines
+    inner join files on ledger_lines._file_sha256 = files.sha256
 
 ),
 
@@ -184,111 +188,81 @@ flagged as (
 
 line_checks as (
 
-    select sha256, line_number, 'mandatory_fields' as check_id
+    select file_index, line_number, 'mandatory_fields' as check_id
     from lines
-    where coalesce(trim(journal_code), '') = '' or coalesce(trim(journal_label), '') = ''
-        or coalesce(trim(entry_number), '') = '' or coalesce(trim(account_label), '') = ''
-        or coalesce(trim(document_reference), '') = '' or document_date is null
-        or coalesce(trim(entry_label), '') = ''
+    where lacks_mandatory_field
     union all
-    select sha256, line_number, 'account_number_format' as check_id
+    select file_index, line_number, 'account_number_format' as check_id
     from lines
     where not regexp_matches(account_number, '^[0-9]{3}')
     union all
-    select sha256, line_number, 'no_class_8_9_account' as check_id
+    select file_index, line_number, 'no_class_8_9_account' as check_id
     from lines
     where left(account_number, 1) in ('8', '9')
     union all
-    select sha256, line_number, 'debit_or_credit' as check_id
+    select file_index, line_number, 'debit_or_credit' as check_id
     from lines
     where (debit <> 0 and credit <> 0) or (debit = 0 and credit = 0)
     union all
-    select sha256, line_number, 'validation_date' as check_id
+    select file_index, line_number, 'validation_date' as check_id
     from lines
     where validation_date is null or validation_date < entry_date
+    union all
+    select lines.file_index, lines.line_number, 'fiscal_year_dates' as check_id
+    from lines
+    inner join checks on checks.check_id = 'fiscal_year_dates'
+    where lines.closing_date is not null
+        and (
+            lines.entry_date > lines.closing_date
+            or lines.entry_date <= lines.closing_date - to_months(cast(coalesce(checks.tolerance, 12) as integer))
+        )
 
 ),
 
--------------------------------------------------------------------- balance
+-------------------------------------------------------------------- entries: balance, numbering, closing
 
 entries as (
 
-    -- an entry is a journal code and an entry number (the date apart: a number reused on another day is
-    -- entry_numbering's business)
+    -- an entry is a journal code and an entry number (a number reused on another day is entry_numbering's business)
     select
-        sha256,
+        file_index,
         journal_code,
         entry_number,
-        sum(debit) - sum(credit) as imbalance
-    from lines
-    group by sha256, journal_code, entry_number
-
-),
-
-unbalanced_entry_lines as (
-
-    select lines.sha256, lines.line_number, 'entry_balanced' as check_id
-    from lines
-    inner join entries using (sha256, journal_code, entry_number)
-    inner join checks on checks.check_id = 'entry_balanced'
-    where abs(entries.imbalance) > coalesce(checks.tolerance, 0)
-
-),
-
-journal_months as (
-
-    select
-        sha256,
-        journal_code,
-        date_trunc('month', entry_date) as month,
-        sum(debit) - sum(credit) as imbalance
-    from lines
-    group by sha256, journal_code, date_trunc('month', entry_date)
-
-),
-
-unbalanced_journal_month_lines as (
-
-    select lines.sha256, lines.line_number, 'journal_month_balanced' as check_id
-    from lines
-    inner join journal_months
-        on lines.sha256 = journal_months.sha256
-        and lines.journal_code = journal_months.journal_code
-        and date_trunc('month', lines.entry_date) = journal_months.month
-    inner join checks on checks.check_id = 'journal_month_balanced'
-    where abs(journal_months.imbalance) > coalesce(checks.tolerance, 0)
-
-),
-
-file_balance as (
-
-    select
-        lines.sha256,
-        'file_balanced' as check_id,
-        case when abs(sum(lines.debit) - sum(lines.credit)) > coalesce(any_value(checks.tolerance), 0) then 1
-            else 0 end as failing_count,
-        cast(null as bigint) as line_number
-    from lines
-    inner join checks on checks.check_id = 'file_balanced'
-    group by lines.sha256
-
-),
-
--------------------------------------------------------------------- numbering
-
-numbered_entries as (
-
-    -- one row per entry with its number's digits; an entry number used on two days is a duplicate
-    select
-        sha256,
-        journal_code,
-        entry_number,
+        sum(debit) - sum(credit) as imbalance,
         try_cast(regexp_extract(entry_number, '([0-9]+)$', 1) as bigint) as number,
         min(entry_date) as first_date,
-        count(distinct entry_date) as dates,
-        min(line_number) as first_line
+        min(entry_date) <> max(entry_date) as on_two_days,
+        min(line_number) as first_line,
+        -- posting to the result account (12) together with class 6 or 7 accounts closes the year
+        bool_or(starts_with(account_number, '12')) and bool_or(left(account_number, 1) in ('6', '7'))
+        as closes_the_year
     from lines
-    group by sha256, journal_code, entry_number
+    group by file_index, journal_code, entry_number
+
+),
+
+failing_entries as (
+
+    select entries.file_index, entries.journal_code, entries.entry_number, 'entry_balanced' as check_id
+    from entries
+    inner join checks on checks.check_id = 'entry_balanced'
+    where abs(entries.imbalance) > coalesce(checks.tolerance, 0)
+    union all
+    select file_index, journal_code, entry_number, 'no_closing_entries' as check_id
+    from entries
+    where closes_the_year
+
+),
+
+failing_entry_lines as (
+
+    -- the lines of the few failing entries
+    select lines.file_index, lines.line_number, failing_entries.check_id
+    from lines
+    inner join failing_entries
+        on lines.file_index = failing_entries.file_index
+        and lines.journal_code = failing_entries.journal_code
+        and lines.entry_number = failing_entries.entry_number
 
 ),
 
@@ -298,11 +272,11 @@ sequenced as (
         *,
         lag(number) over by_number as previous_number,
         max(first_date) over (
-            partition by sha256, journal_code order by number, entry_number
+            partition by file_index, journal_code order by number, entry_number
             rows between unbounded preceding and 1 preceding
         ) as latest_date_before
-    from numbered_entries
-    window by_number as (partition by sha256, journal_code order by number, entry_number)
+    from entries
+    window by_number as (partition by file_index, journal_code order by number, entry_number)
 
 ),
 
@@ -310,77 +284,88 @@ numbering_problems as (
 
     -- a gap counts its missing numbers, on the line of the entry after it; a duplicate, or an entry dated before
     -- an entry of a smaller number, counts once
-    select sha256, first_line as line_number, 'entry_numbering' as check_id,
-        case
-            when number - previous_number > 1 then number - previous_number - 1
-            else 1
-        end as failing_count
+    select
+        file_index,
+        first_line as line_number,
+        'entry_numbering' as check_id,
+        case when number - previous_number > 1 then number - previous_number - 1 else 1 end as failing_count
     from sequenced
     where number - previous_number > 1
         or number = previous_number
-        or dates > 1
+        or on_two_days
         or first_date < latest_date_before
 
 ),
 
--------------------------------------------------------------------- the fiscal year
+-------------------------------------------------------------------- journals, months, the file
 
-fiscal_year_lines as (
+journal_months as (
 
-    select lines.sha256, lines.line_number, 'fiscal_year_dates' as check_id
+    select
+        file_index,
+        journal_code,
+        date_trunc('month', entry_date) as month,
+        sum(debit) - sum(credit) as imbalance
     from lines
-    inner join files using (sha256)
-    inner join checks on checks.check_id = 'fiscal_year_dates'
-    where files.closing_date is not null
-        and (
-            lines.entry_date > files.closing_date
-            or lines.entry_date <= files.closing_date - to_months(cast(coalesce(checks.tolerance, 12) as integer))
-        )
+    group by file_index, journal_code, date_trunc('month', entry_date)
 
 ),
 
-file_opening as (
+failing_journal_month_lines as (
+
+    select lines.file_index, lines.line_number, 'journal_month_balanced' as check_id
+    from lines
+    inner join journal_months
+        on lines.file_index = journal_months.file_index
+        and lines.journal_code = journal_months.journal_code
+        and date_trunc('month', lines.entry_date) = journal_months.month
+    inner join checks on checks.check_id = 'journal_month_balanced'
+    where abs(journal_months.imbalance) > coalesce(checks.tolerance, 0)
+
+),
+
+file_totals as (
 
     select
-        sha256,
+        file_index,
+        sum(debit) - sum(credit) as imbalance,
         count(*) filter (where is_opening) as opening_lines,
         min(entry_date) filter (where not is_opening) as first_entry_date
     from lines
-    group by sha256
+    group by file_index
+
+),
+
+file_balance as (
+
+    select
+        files.sha256,
+        'file_balanced' as check_id,
+        case when abs(coalesce(file_totals.imbalance, 0)) > coalesce(checks.tolerance, 0) then 1 else 0 end
+        as failing_count,
+        cast(null as bigint) as line_number
+    from files
+    left join file_totals on files.file_index = file_totals.file_index
+    inner join checks on checks.check_id = 'file_balanced'
 
 ),
 
 opening_problems as (
 
     -- no opening entry at all: one failure, no line to show
-    select sha256, cast(null as bigint) as line_number, 'opening_entries' as check_id
-    from file_opening
+    select file_index, cast(null as bigint) as line_number, 'opening_entries' as check_id
+    from file_totals
     where opening_lines = 0
     union all
     -- an opening line dated after the first other entry, or on a class 6 to 9 account
-    select lines.sha256, lines.line_number, 'opening_entries' as check_id
+    select lines.file_index, lines.line_number, 'opening_entries' as check_id
     from lines
-    inner join file_opening using (sha256)
+    inner join file_totals on lines.file_index = file_totals.file_index
     where lines.is_opening
-        and (lines.entry_date > file_opening.first_entry_date or left(lines.account_number, 1) not in ('1', '2', '3', '4', '5'))
-
-),
-
-closing_entries as (
-
-    -- an entry that posts to the result account (12) together with class 6 or 7 accounts closes the year
-    select sha256, journal_code, entry_number
-    from lines
-    group by sha256, journal_code, entry_number
-    having bool_or(starts_with(account_number, '12')) and bool_or(left(account_number, 1) in ('6', '7'))
-
-),
-
-closing_entry_lines as (
-
-    select lines.sha256, lines.line_number, 'no_closing_entries' as check_id
-    from lines
-    inner join closing_entries using (sha256, journal_code, entry_number)
+        and (
+            lines.entry_date > file_totals.first_entry_date
+            or left(lines.account_number, 1) not in ('1', '2', '3', '4', '5')
+        )
 
 ),
 
@@ -388,35 +373,45 @@ closing_entry_lines as (
 
 line_failures as (
 
-    select sha256, line_number, check_id from quarantined where check_id is not null
+    select files.file_index, quarantined.line_number, quarantined.check_id
+    from quarantined
+    inner join files on quarantined.sha256 = files.sha256
+    where quarantined.check_id is not null
     union all
-    select sha256, line_number, check_id from flagged
+    select files.file_index, flagged.line_number, flagged.check_id
+    from flagged
+    inner join files on flagged.sha256 = files.sha256
     union all
     select * from line_checks
     union all
-    select * from unbalanced_entry_lines
+    select * from failing_entry_lines
     union all
-    select * from unbalanced_journal_month_lines
-    union all
-    select * from fiscal_year_lines
+    select * from failing_journal_month_lines
     union all
     select * from opening_problems
-    union all
-    select * from closing_entry_lines
 
 ),
 
 failures as (
 
-    select sha256, check_id, count(*) as failing_count, min(line_number, 20) as lines
+    select files.sha256, line_failures.check_id, count(*) as failing_count, min(line_failures.line_number, 20) as lines
     from line_failures
-    group by sha256, check_id
+    inner join files on line_failures.file_index = files.file_index
+    group by files.sha256, line_failures.check_id
     union all
-    select sha256, check_id, sum(failing_count) as failing_count, min(line_number, 20) as lines
+    select
+        files.sha256,
+        numbering_problems.check_id,
+        sum(numbering_problems.failing_count) as failing_count,
+        min(numbering_problems.line_number, 20) as lines
     from numbering_problems
-    group by sha256, check_id
+    inner join files on numbering_problems.file_index = files.file_index
+    group by files.sha256, numbering_problems.check_id
     union all
-    select sha256, check_id, failing_count,
+    select
+        sha256,
+        check_id,
+        failing_count,
         case when failing_count > 0 and line_number is not null then [line_number] else [] end as lines
     from (
         select * from file_name
