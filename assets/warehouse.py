@@ -79,7 +79,8 @@ def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> b
 
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
-    cursor = con.execute(sql, list(params))
+    """Rows as dicts; `params` is a sequence ($1, ?) or a mapping ($name)."""
+    cursor = con.execute(sql, params if isinstance(params, dict) else list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -1,4 +1,4 @@
-"""`vigie`: the command line of contract §3 (demo, run, generate, ui, docs)."""
+"""`vigie`: the command line of contract §3 (demo, run, generate, ui, docs, explain)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vigie: interrupted", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `vigie explain ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 class UserFacingError(Exception):
@@ -81,6 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(command=cmd_serve)
 
+    explain = commands.add_parser("explain", help="show the ledger lines behind a proposed mission or a published "
+                                                  "figure")
+    _home_option(explain)
+    explain.add_argument("opportunity_id", nargs="?", help="an id of fct_opportunities")
+    explain.add_argument("--client", help="client_id (the SIREN for a company with a ledger)")
+    explain.add_argument("--month", type=_year_month, help="month YYYY-MM")
+    explain.add_argument("--indicator", help="a column of fct_indicators_monthly, e.g. revenue, or a component")
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+    explain.set_defaults(command=cmd_explain)
+
     docs = commands.add_parser("docs", help="write the dbt documentation as static HTML")
     _home_option(docs)
     docs.set_defaults(command=cmd_docs)
@@ -89,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _home_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="Vigie home directory (default: $VIGIE_HOME, then ./vigie_home)")
+
+
+def _year_month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month YYYY-MM, got {text!r}") from None
 
 
 def _iso_date(text: str) -> date:
@@ -248,6 +268,44 @@ def _supervise(processes: list[subprocess.Popen]) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
     return 0 if stop else max(p.returncode or 0 for p in processes) or 1
+
+
+def cmd_explain(args) -> int:
+    import json
+
+    import duckdb
+
+    from assets import explain
+    from assets.settings import load_settings
+
+    by_figure = args.client or args.month or args.indicator
+    if bool(args.opportunity_id) == bool(by_figure) or (by_figure and not (args.client and args.month
+                                                                           and args.indicator)):
+        raise UserFacingError("give an opportunity id, or --client, --month and --indicator together")
+    home = VigieHome.resolve(args.home)
+    if not home.warehouse_db.is_file():
+        raise UserFacingError(f"{home.warehouse_db}: no warehouse yet; run `vigie run` first")
+    language = load_settings(home.settings_file).language if home.settings_file.is_file() else "fr"
+    manifest = home.publish / "manifest.json"
+    run = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    run = {"run_id": run.get("run_id"), "code_version": run.get("code_version"),
+           "reference_date": (run.get("settings") or {}).get("as_of_date")}
+    # the warehouse is read while no run writes it
+    with hold_home(home.run_lock, run_id="vigie explain", wait=False), \
+            duckdb.connect(str(home.warehouse_db), read_only=True) as con:
+        try:
+            if args.opportunity_id:
+                found = explain.explain_opportunity(con, args.opportunity_id, home.missions_file, run)
+                lines = explain.render_opportunity(found, language)
+            else:
+                figure = explain.Figure(args.client, args.month, args.indicator)
+                found = {"figure": explain.explain_indicator(con, figure), "run": run}
+                lines = [*explain.render_figure(found["figure"], language),
+                         explain.render_run(run, language)]
+        except explain.ExplainError as error:
+            raise UserFacingError(str(error)) from None
+    print(json.dumps(found, ensure_ascii=False, indent=2, default=str) if args.json else "\n".join(lines))
+    return EXIT_OK
 
 
 def cmd_docs(args) -> int:

@@ -1,0 +1,115 @@
+"""`vigie explain` on the demo firm: the ledger lines it lists, read back from the landing files by an independent
+reader (tests/fec_oracle.py), add up to the published figure to the cent, for figures and missions picked at
+random; an unknown id is refused in one line."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.conftest import query, run_vigie_in_process
+from tests.fec_oracle import read_fec
+
+# additive figures of fct_indicators_monthly (ratios and rolling sums are made of these)
+FIGURES = ("revenue", "purchases_consumed", "external_charges", "value_added", "payroll", "ebitda", "net_result",
+           "cash_net", "receivables", "payables", "vat_collected", "vat_deductible", "gross_margin_goods", "taxes",
+           "equity", "share_capital", "suspense_471_balance", "balance_sheet_total", "total_charges")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    home = tmp_path_factory.mktemp("explain") / "home"
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("OPENAI_API_KEY", raising=False)
+        code = run_vigie_in_process(home, "demo")
+    assert code in (0, 2)
+    return home
+
+
+def explain(home, capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = run_vigie_in_process(home, "explain", *args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def lines_total(home, figure: dict) -> Decimal:
+    """The figure recomputed from the landing file's physical lines that explain lists, account by account."""
+    total = 0
+    for source in figure["sources"]:
+        _, data = read_fec(home / "landing" / source["file"])
+        by_number = {index + 2: line for index, line in enumerate(data)}  # the header is line 1
+        for account in figure["accounts"]:
+            for first, last in account["line_ranges"]:
+                for number in range(first, last + 1):
+                    line = by_number[number]
+                    assert account["account"].startswith(line.account), (number, account["account"], line.account)
+                    amount = line.amount  # debit - credit, in cents
+                    if account["measure"] == "flow" and account["rule"] == "debit_only":
+                        amount = max(amount, 0)
+                    elif account["measure"] == "flow" and account["rule"] == "credit_only":
+                        amount = min(amount, 0)
+                    total += account["factor"] * account["sign"] * amount
+    return Decimal(total) / 100
+
+
+def test_random_figures_are_the_sum_of_the_lines_explain_lists(demo, capsys):
+    rows = query(demo / "publish" / "marts.duckdb",
+                 "SELECT client_id, strftime(month, '%Y-%m') FROM fct_indicators_monthly ORDER BY ALL")
+    picked = random.Random(7).sample(rows, 12)
+    nonzero = 0
+    for (client_id, month), indicator in zip(picked, random.Random(8).choices(FIGURES, k=len(picked)), strict=True):
+        code, out, err = explain(demo, capsys, "--client", client_id, "--month", month, "--indicator", indicator,
+                                 "--json")
+        assert code == 0, err
+        figure = json.loads(out)["figure"]
+        assert lines_total(demo, figure) == Decimal(figure["value"]), (client_id, month, indicator)
+        assert figure["value"] == figure["lines_total"]
+        nonzero += Decimal(figure["value"]) != 0
+        assert all(s["file"].startswith("accounting/") and len(s["sha256"]) == 64 for s in figure["sources"])
+    assert nonzero >= 6  # the sample is not a run of empty figures
+
+
+def test_each_component_of_every_month_adds_up(demo, capsys):
+    """Revenue and cash of every month of one client: flows and balances, openings included."""
+    client_id, = random.Random(3).choice(query(demo / "publish" / "marts.duckdb",
+                                               "SELECT DISTINCT client_id FROM fct_indicators_monthly ORDER BY 1"))
+    months = query(demo / "publish" / "marts.duckdb", "SELECT strftime(month, '%Y-%m') FROM fct_indicators_monthly"
+                   " WHERE client_id = ? ORDER BY 1", [client_id])
+    for (month,) in months[:: max(1, len(months) // 6)]:
+        for indicator in ("revenue", "cash_net", "receivables"):
+            code, out, err = explain(demo, capsys, "--client", client_id, "--month", month, "--indicator",
+                                     indicator, "--json")
+            assert code == 0, err
+            figure = json.loads(out)["figure"]
+            assert lines_total(demo, figure) == Decimal(figure["value"]), (month, indicator)
+
+
+def test_a_mission_is_explained_down_to_the_lines_of_the_figures_that_fired_it(demo, capsys):
+    rows = query(demo / "publish" / "marts.duckdb", "SELECT opportunity_id, rule_id, evidence FROM fct_opportunities"
+                 " ORDER BY opportunity_id")
+    with_figures = [r for r in rows if set(json.loads(r[2])["values"]) & set(FIGURES)]
+    assert with_figures
+    for opportunity_id, rule_id, _ in random.Random(5).sample(with_figures, min(5, len(with_figures))):
+        code, out, err = explain(demo, capsys, opportunity_id, "--json")
+        assert code == 0, err
+        found = json.loads(out)
+        assert found["rule_id"] == rule_id and found["rule"]["id"] == rule_id and "when" in found["rule"]
+        assert found["run"]["run_id"] and found["catalogue_version"] and found["reference_date"]
+        assert found["figures"]
+        for figure in found["figures"]:
+            assert lines_total(demo, figure) == Decimal(figure["value"]), (opportunity_id, figure["indicator"])
+    code, out, err = explain(demo, capsys, with_figures[0][0])
+    assert code == 0 and "Condition (config/missions.yml)" in out and "lignes" in out and "Run " in out
+
+
+def test_an_unknown_id_or_figure_is_refused_in_one_line(demo, capsys):
+    code, out, err = explain(demo, capsys, "opp_does_not_exist")
+    assert (code, out) == (1, "") and err.count("\n") == 1 and "unknown opportunity id" in err
+    code, out, err = explain(demo, capsys, "--client", "000000000", "--month", "2025-01", "--indicator", "revenue")
+    assert code == 1 and err.count("\n") == 1
+    code, out, err = explain(demo, capsys, "--client", "x", "--month", "2025-01", "--indicator", "turnover")
+    assert code == 1 and "unknown indicator 'turnover'" in err
