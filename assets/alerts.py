@@ -70,8 +70,10 @@ class AlertOutcome:
 
 def record_run_failure(home: VigieHome, *, run_id: str, job_name: str, message: str,
                        webhook_url: str | None = None, timeout_seconds: float = 10.0,
-                       now: datetime | None = None) -> AlertOutcome:
-    """Record a failed run in `audit/alerts.log` and, when `webhook_url` is set, post it there. Never raises."""
+                       now: datetime | None = None, lineage_url: str | None = None) -> AlertOutcome:
+    """Record a failed run in `audit/alerts.log` and its OpenLineage FAIL event in
+    `audit/run-<run id>.failed.lineage.jsonl` (sent to `lineage_url` too when set), and when `webhook_url` is set,
+    post the alert there. Never raises."""
     failed_at = _utc(now)
     stamp = failed_at.isoformat(timespec="seconds")
     clean = redact(str(message), webhook_url)
@@ -79,6 +81,7 @@ def record_run_failure(home: VigieHome, *, run_id: str, job_name: str, message: 
     run_id, job_name = _one_line(run_id), _one_line(job_name)
     logged_to = home.audit / ALERTS_LOG
     log_error = _append(logged_to, f"{stamp} run {run_id} of {job_name} failed: {summary}")
+    _record_failed_lineage(home, run_id, failed_at, summary, lineage_url)
 
     if not webhook_url:
         return AlertOutcome(logged_to, log_error=log_error)
@@ -96,6 +99,19 @@ def record_run_failure(home: VigieHome, *, run_id: str, job_name: str, message: 
         when = stamp if now is not None else _utc(None).isoformat(timespec="seconds")
         log_error = _append(logged_to, f"{when} alert webhook failed: {error}") or log_error
     return AlertOutcome(logged_to, webhook_status=status, webhook_error=error, log_error=log_error)
+
+
+def _record_failed_lineage(home: VigieHome, run_id: str, failed_at: datetime, summary: str,
+                           lineage_url: str | None) -> None:
+    from assets.lineage import failed_run_events, send_lineage_events, write_lineage_events
+
+    try:
+        events = failed_run_events(run_id, failed_at, failed_at, summary)
+        write_lineage_events(home.audit / f"run-{run_id}.failed.lineage.jsonl", events)
+        if lineage_url:
+            send_lineage_events(lineage_url, events)
+    except Exception as error:  # the alert itself must go out: lineage of a failure is a copy
+        log.warning("lineage of the failed run not recorded (%s)", type(error).__name__)
 
 
 def redact(text: str, webhook_url: str | None = None) -> str:

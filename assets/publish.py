@@ -7,7 +7,7 @@ Layout of `publish/`::
         marts.duckdb                        storage version v1.4.0 (DuckDB 1.4+ clients, BI drivers), mode 0444
         parquet/<table>.parquet
         manifest.json                       what went in, which code ran, what came out (sha256 of each Parquet)
-        lineage.jsonl                       OpenLineage-shaped events, when the run gave some
+        lineage.jsonl                       OpenLineage events (assets/lineage.py), when the run gave some
     current -> runs/<name>                  THE switch: one relative symbolic link
     marts.duckdb -> current/marts.duckdb    the contract's stable paths, created once, never changed
     parquet -> current/parquet
@@ -74,7 +74,7 @@ class PublishReport:
 
 
 def publish_run(home: VigieHome, tables: list[str], *, run_id: str, code_version: dict,
-                catalogue_version: str | None, settings: dict, lineage_events: Iterable[dict] = (),
+                catalogue_version: str | None, settings: dict, lineage_events: Iterable = (),
                 source_schema: str = "marts", now: datetime | None = None,
                 duckdb_config: Mapping[str, str] | None = None) -> PublishReport:
     """Publish `source_schema.<table>` of the working warehouse (with comments) as one run: snapshot, Parquet files,

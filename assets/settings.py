@@ -48,6 +48,9 @@ audit_retention_days: 3650
 # When a run fails, one line goes to audit/alerts.log and, when set, a JSON message is POSTed to this URL
 # (Slack, Mattermost or Teams incoming webhook, or any HTTP endpoint).
 alert_webhook:
+# OpenLineage events of every run are written to audit/; when set, they are also POSTed to this lineage server
+# (Marquez: http://host:5000, the client adds /api/v1/lineage).
+openlineage_url:
 
 # --- Resources of the working database (every DuckDB connection, dbt's included) ---
 # Memory DuckDB may use before spilling to warehouse/spill/, e.g. 4GB. Empty: half of this machine's memory.
@@ -74,6 +77,7 @@ class Settings:
     retention_days: int = 30
     audit_retention_days: int = 3650
     alert_webhook: str | None = None
+    openlineage_url: str | None = None
     duckdb_memory_limit: str = ""
     duckdb_threads: int = 0
 
@@ -81,8 +85,10 @@ class Settings:
         return override or self.reference_date or date.today()
 
     def to_dict(self) -> dict:
-        """For audit manifests: the webhook URL often embeds a token, so only whether it is set is recorded."""
-        return {**asdict(self), "alert_webhook": "set" if self.alert_webhook else None}
+        """For audit manifests: the webhook and lineage URLs may embed a token, so only whether they are set is
+    recorded."""
+        return {**asdict(self), "alert_webhook": "set" if self.alert_webhook else None,
+                "openlineage_url": "set" if self.openlineage_url else None}
 
 
 def ensure_settings_file(path: Path) -> bool:
@@ -140,6 +146,7 @@ def load_settings(path: Path) -> Settings:
         audit_retention_days=_whole_number(at("audit_retention_days"), values["audit_retention_days"], 1,
                                            MAX_RETENTION_DAYS),
         alert_webhook=_optional_url(at("alert_webhook"), values["alert_webhook"]),
+        openlineage_url=_optional_url(at("openlineage_url"), values["openlineage_url"]),
         duckdb_memory_limit=_memory_size(at("duckdb_memory_limit"), values["duckdb_memory_limit"]),
         duckdb_threads=_whole_number(at("duckdb_threads"), _or_zero(values["duckdb_threads"]), 0, MAX_THREADS),
     )

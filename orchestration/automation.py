@@ -106,7 +106,8 @@ def run_failure_alert(context: dg.RunFailureSensorContext, vigie: VigieResource)
         return  # `vigie run` alerts by itself (a re-execution from the UI copies its tags, and is alerted here)
     message = context.failure_event.message or "the run failed"
     record_run_failure(vigie.vigie_home, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
-                       message=message, webhook_url=vigie.settings().alert_webhook)
+                       message=message, webhook_url=vigie.settings().alert_webhook,
+                       lineage_url=vigie.settings().openlineage_url)
 
 
 def _release_dead_runs(instance: dg.DagsterInstance | None) -> None:

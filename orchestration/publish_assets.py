@@ -1,13 +1,13 @@
 """The published snapshot: one asset per BI table, produced together by one atomic publish step."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster_dbt import DbtProject
 
 from assets.home import VigieHome
-from assets.lineage import lineage_events
+from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_events
 from assets.publish import publish_run
 from orchestration.dbt_assets import DbtSteps, published_models
 from orchestration.keys import published_key
@@ -38,13 +38,16 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
     @retry_transient
     def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
         home: VigieHome = vigie.vigie_home
+        with vigie.connect_warehouse() as con:
+            events = lineage_events(_run_lineage(context, tables, con))
         report = publish_run(
             home, tables, run_id=context.run.run_id, code_version=code_version(),
             catalogue_version=catalogue_version(home),
             settings={**vigie.settings().to_dict(), "as_of_date": vigie.as_of_date().isoformat()},
-            lineage_events=lineage_events(context.run.run_id, _upstream_parents(context, tables)),
-            duckdb_config=vigie.duckdb_config())
+            lineage_events=events, duckdb_config=vigie.duckdb_config())
         log.info("published %d tables to %s; audit manifest %s", len(tables), report.run_dir, report.manifest)
+        if url := vigie.settings().openlineage_url:
+            log.info("lineage: %d of %d events sent", send_lineage_events(url, events), len(events))
         for table in tables:
             yield dg.MaterializeResult(asset_key=published_key(table), metadata={
                 "dagster/row_count": report.row_counts[table],
@@ -56,6 +59,43 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
             })
 
     return publish
+
+
+def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], con) -> RunLineage:
+    """The run as OpenLineage sees it: each dataset materialised so far, from its step's start to its
+    materialisation (the published tables: this step, until now), with its parents and its columns."""
+    run_id, now = context.run.run_id, datetime.now(UTC)
+    logs = context.instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START,
+                                                      dg.DagsterEventType.ASSET_MATERIALIZATION})
+    step_started = {e.step_key: _at(e.timestamp) for e in logs
+                    if e.dagster_event_type == dg.DagsterEventType.STEP_START}
+    steps = {e.asset_materialization.asset_key.to_user_string(): StepTimes(step_started[e.step_key], _at(e.timestamp))
+             for e in logs if e.asset_materialization and e.step_key in step_started}
+    for table in tables:
+        steps[published_key(table).to_user_string()] = StepTimes(step_started.get(_step_key(context), now), now)
+    record = context.instance.get_run_record_by_id(run_id)
+    started = _at(record.start_time) if record and record.start_time else min(
+        (t.started_at for t in steps.values()), default=now)
+    return RunLineage(run_id, started, now, parents=_upstream_parents(context, tables), steps=steps,
+                      columns=_columns(con, list(steps)))
+
+
+def _step_key(context: dg.AssetExecutionContext) -> str:
+    return context.get_step_execution_context().step.key
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _columns(con, datasets: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Columns and types of each warehouse dataset ("layer/name"); a published table has its mart's."""
+    rows = con.execute("SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns()"
+                       " ORDER BY schema_name, table_name, column_index").fetchall()
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for schema, table, column, kind in rows:
+        by_table.setdefault(f"{schema}/{table}", []).append((column, kind))
+    return {key: by_table.get(key.replace("published/", "marts/", 1), []) for key in datasets}
 
 
 def _upstream_parents(context: dg.AssetExecutionContext, tables: list[str]) -> dict[str, list[str]]:

@@ -112,7 +112,8 @@ def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | No
             return _execute(home, vigie, instance, run_id, select)
         except Exception as error:  # before Dagster started (dbt parse, definitions): no run to fail, alert here
             record_run_failure(home, run_id=run_id, job_name=PIPELINE_JOB, message=f"{type(error).__name__}: {error}",
-                               webhook_url=vigie.settings().alert_webhook)
+                               webhook_url=vigie.settings().alert_webhook,
+                               lineage_url=vigie.settings().openlineage_url)
             raise
         finally:
             end_run(home)
@@ -146,7 +147,7 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     if not result.success:
         outcome.failure = _first_failure(result)
         record_run_failure(home, run_id=run_id, job_name=PIPELINE_JOB, message=outcome.failure,
-                           webhook_url=vigie.settings().alert_webhook)
+                           webhook_url=vigie.settings().alert_webhook, lineage_url=vigie.settings().openlineage_url)
     if home.warehouse_db.exists():
         with vigie.connect_warehouse(read_only=True) as con:
             outcome.problems = current_problems(con, home.landing)

@@ -232,3 +232,18 @@ def test_an_unwritable_audit_folder_does_not_stop_the_webhook(home, webhook):
 
     assert outcome.log_error is not None and "alerts.log" in outcome.log_error
     assert outcome.delivered and len(webhook.received) == 1
+
+
+def test_a_failed_run_leaves_its_openlineage_fail_event_and_sends_it(home, webhook):
+    """The lineage server (here the local test server) gets the pipeline's START and FAIL, with the error."""
+    from tests.test_lineage import validated
+
+    fail(home, lineage_url=webhook.url(""))
+    written = home.audit / "run-3f2a9c1e-0000-4000-8000-000000000001.failed.lineage.jsonl"
+    events = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines()]
+    for event in events:
+        validated(event)
+    assert [e["eventType"] for e in events] == ["START", "FAIL"]
+    assert events[1]["run"]["facets"]["errorMessage"]["message"] == "dbt build failed: 2 models in error"
+    sent = [json.loads(r["body"]) for r in webhook.received if r["path"] == "/api/v1/lineage"]
+    assert [e["eventType"] for e in sent] == ["START", "FAIL"]

@@ -1,17 +1,24 @@
-"""`vigie explain` on the demo firm: the ledger lines it lists, read back from the landing files by an independent
-reader (tests/fec_oracle.py), add up to the published figure to the cent, for figures and missions picked at
-random; an unknown id is refused in one line."""
+"""The audit trail of a real `vigie demo` run.
+
+`vigie explain`: the ledger lines it lists, read back from the landing files by an independent reader
+(tests/fec_oracle.py), add up to the published figure to the cent, for figures and missions picked at random; an
+unknown id is refused in one line. Lineage: the run's OpenLineage events in audit/ are valid, name every published
+table with its columns, and reached the lineage server settings.yml names (a local HTTP server here)."""
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 from decimal import Decimal
+from http.server import ThreadingHTTPServer
 
 import pytest
 
+from assets.settings import DEFAULT_SETTINGS_TEXT
 from tests.e2e.conftest import query, run_vigie_in_process
 from tests.fec_oracle import read_fec
+from tests.test_lineage import _Collector, validated
 
 # additive figures of fct_indicators_monthly (ratios and rolling sums are made of these)
 FIGURES = ("revenue", "purchases_consumed", "external_charges", "value_added", "payroll", "ebitda", "net_result",
@@ -20,8 +27,21 @@ FIGURES = ("revenue", "purchases_consumed", "external_charges", "value_added", "
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = tmp_path_factory.mktemp("explain") / "home"
+def lineage_server():
+    _Collector.received, _Collector.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, _Collector
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, lineage_server):
+    home = tmp_path_factory.mktemp("audit") / "home"
+    (home / "config").mkdir(parents=True)
+    url = f"http://127.0.0.1:{lineage_server[0].server_port}"
+    (home / "config" / "settings.yml").write_text(
+        DEFAULT_SETTINGS_TEXT.replace("\nopenlineage_url:\n", f"\nopenlineage_url: {url}\n"), encoding="utf-8")
     with pytest.MonkeyPatch.context() as env:
         env.delenv("OPENAI_API_KEY", raising=False)
         code = run_vigie_in_process(home, "demo")
@@ -113,3 +133,30 @@ def test_an_unknown_id_or_figure_is_refused_in_one_line(demo, capsys):
     assert code == 1 and err.count("\n") == 1
     code, out, err = explain(demo, capsys, "--client", "x", "--month", "2025-01", "--indicator", "turnover")
     assert code == 1 and "unknown indicator 'turnover'" in err
+
+
+def test_the_runs_lineage_is_valid_openlineage_and_reached_the_server(demo, lineage_server):
+    _, collector = lineage_server
+    (lineage_file,) = (demo / "audit").glob("run-*.lineage.jsonl")
+    events = [json.loads(line) for line in lineage_file.read_text(encoding="utf-8").splitlines()]
+    for event in events:
+        validated(event)
+    # the server got every event, in order (the client adds a facet of its own, tags, on the way)
+    def identity(event):
+        return event["eventType"], event["run"]["runId"], event["job"]["name"], event["eventTime"]
+    assert [identity(body) for _, body in collector.received] == [identity(e) for e in events]
+    run_id = json.loads(next((demo / "audit").glob("run-*[0-9a-f].json")).read_text(encoding="utf-8"))["run_id"]
+    assert (events[0]["eventType"], events[0]["run"]["runId"]) == ("START", run_id)
+    assert (events[-1]["eventType"], events[-1]["run"]["runId"]) == ("COMPLETE", run_id)
+    completed = {e["job"]["name"]: e for e in events[1:-1] if e["eventType"] == "COMPLETE"}
+    assert all(e["run"]["facets"]["parent"]["run"]["runId"] == run_id for e in completed.values())
+    started = {e["job"]["name"] for e in events[1:-1] if e["eventType"] == "START"}
+    assert started == set(completed)
+    marts = demo / "publish" / "marts.duckdb"
+    for (table,) in query(marts, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"):
+        output = completed[f"published.{table}"]["outputs"][0]
+        columns = [name for (name,) in query(marts, "SELECT column_name FROM duckdb_columns()"
+                                            " WHERE table_name = ? ORDER BY column_index", [table])]
+        assert [f["name"] for f in output["facets"]["schema"]["fields"]] == columns, table
+    # down to the landing folders: the raw ledger is built from landing/accounting
+    assert [i["name"] for i in completed["raw.fec_lines"]["inputs"]] == ["accounting"]
