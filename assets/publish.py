@@ -76,10 +76,11 @@ class PublishReport:
 def publish_run(home: VigieHome, tables: list[str], *, run_id: str, code_version: dict,
                 catalogue_version: str | None, settings: dict, lineage_events: Iterable = (),
                 source_schema: str = "marts", now: datetime | None = None,
-                duckdb_config: Mapping[str, str] | None = None) -> PublishReport:
+                duckdb_config: Mapping[str, str] | None = None, audit: Mapping | None = None) -> PublishReport:
     """Publish `source_schema.<table>` of the working warehouse (with comments) as one run: snapshot, Parquet files,
     manifest and lineage appear together under the stable paths, or nothing changes. `duckdb_config` holds the
-    run's memory_limit, threads and temp_directory (assets.warehouse.duckdb_config)."""
+    run's memory_limit, threads and temp_directory (assets.warehouse.duckdb_config). `audit` adds its keys to the
+    manifest (dbt manifest hash, summary prompt and model, check results per asset)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     _runs(home).mkdir(parents=True, exist_ok=True)
     home.audit.mkdir(parents=True, exist_ok=True)
@@ -89,7 +90,7 @@ def publish_run(home: VigieHome, tables: list[str], *, run_id: str, code_version
     events = list(lineage_events)
     header = {"run_id": run_id, "written_at": now.isoformat(timespec="seconds"),
               "run_dir": (_runs(home) / name).relative_to(home.root).as_posix(), "code_version": code_version,
-              "catalogue_version": catalogue_version, "settings": settings}
+              "catalogue_version": catalogue_version, "settings": settings, **(audit or {})}
     try:
         staging.mkdir()
         row_counts = _build_run(home, staging, tables, source_schema, header, events, duckdb_config or {})
@@ -206,8 +207,12 @@ def _inputs(con) -> list[dict]:
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'pub' AND schema_name = 'main'"
                        " AND table_name = 'ingest_files'").fetchone():
         return []
-    return fetch_dicts(con, "SELECT file_path, source, sha256, status, rows_read, rows_loaded, rows_quarantined"
-                            " FROM pub.main.ingest_files ORDER BY file_path, loaded_at")
+    columns = ["file_path", "source", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined"]
+    present = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'pub'"
+                                         " AND schema_name = 'main' AND table_name = 'ingest_files'").fetchall()}
+    # the FEC conformity verdict of each ledger (rpt_fec_conformity), where the snapshot has it
+    columns += [c for c in ("conformity_status", "conformity_errors", "conformity_warnings") if c in present]
+    return fetch_dicts(con, f"SELECT {', '.join(columns)} FROM pub.main.ingest_files ORDER BY file_path, loaded_at")
 
 
 def _outputs(home: VigieHome, staging: Path, row_counts: dict[str, int]) -> dict[str, dict]:

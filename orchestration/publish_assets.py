@@ -1,5 +1,6 @@
 """The published snapshot: one asset per BI table, produced together by one atomic publish step."""
 
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,8 @@ from dagster_dbt import DbtProject
 from assets.home import VigieHome
 from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_events
 from assets.publish import publish_run
+from assets.summaries.llm import SummarySettings
+from assets.summaries.prompt import PROMPT_VERSION
 from orchestration.dbt_assets import DbtSteps, published_models
 from orchestration.keys import published_key
 from orchestration.resources import VigieResource
@@ -44,7 +47,7 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
             home, tables, run_id=context.run.run_id, code_version=code_version(),
             catalogue_version=catalogue_version(home),
             settings={**vigie.settings().to_dict(), "as_of_date": vigie.as_of_date().isoformat()},
-            lineage_events=events, duckdb_config=vigie.duckdb_config())
+            lineage_events=events, duckdb_config=vigie.duckdb_config(), audit=_audit_facts(context, home))
         log.info("published %d tables to %s; audit manifest %s", len(tables), report.run_dir, report.manifest)
         if url := vigie.settings().openlineage_url:
             log.info("lineage: %d of %d events sent", send_lineage_events(url, events), len(events))
@@ -78,6 +81,26 @@ def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], con) -> R
         (t.started_at for t in steps.values()), default=now)
     return RunLineage(run_id, started, now, parents=_upstream_parents(context, tables), steps=steps,
                       columns=_columns(con, list(steps)))
+
+
+def _audit_facts(context: dg.AssetExecutionContext, home: VigieHome) -> dict:
+    """What the audit manifest records beyond the inputs and outputs: the dbt project as parsed (hash of its
+    manifest), how the summaries were written, and every check's result in this run, by asset."""
+    manifest = home.dbt_target / "manifest.json"
+    summaries = SummarySettings.from_env()
+    checks: dict[str, dict[str, str]] = {}
+    for entry in context.instance.all_logs(context.run.run_id,
+                                           of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+        evaluation = entry.dagster_event.event_specific_data
+        verdict = "passed" if evaluation.passed else f"failed ({evaluation.severity.value.lower()})"
+        checks.setdefault(evaluation.asset_key.to_user_string(), {})[evaluation.check_name] = verdict
+    return {
+        "dbt_manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None,
+        "summaries": {"prompt_version": PROMPT_VERSION, "model": summaries.model if summaries.uses_llm else None,
+                      "writer": "llm, template when the model fails or is not configured" if summaries.uses_llm
+                      else "template"},
+        "checks": {asset: dict(sorted(results.items())) for asset, results in sorted(checks.items())},
+    }
 
 
 def _step_key(context: dg.AssetExecutionContext) -> str:

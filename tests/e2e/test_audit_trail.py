@@ -160,3 +160,23 @@ def test_the_runs_lineage_is_valid_openlineage_and_reached_the_server(demo, line
         assert [f["name"] for f in output["facets"]["schema"]["fields"]] == columns, table
     # down to the landing folders: the raw ledger is built from landing/accounting
     assert [i["name"] for i in completed["raw.fec_lines"]["inputs"]] == ["accounting"]
+
+
+def test_the_audit_manifest_names_the_dbt_project_the_writer_the_checks_and_each_ledgers_verdict(demo):
+    import hashlib
+
+    from assets.summaries.prompt import PROMPT_VERSION
+
+    manifest = json.loads((demo / "publish" / "manifest.json").read_text(encoding="utf-8"))
+    dbt_manifest = demo / "warehouse" / "dbt" / "target" / "manifest.json"
+    assert manifest["dbt_manifest_sha256"] == hashlib.sha256(dbt_manifest.read_bytes()).hexdigest()
+    assert manifest["summaries"] == {"prompt_version": PROMPT_VERSION, "model": None, "writer": "template"}
+    # dbt tests and Great Expectations suites, as asset checks of this run
+    conformity_checks = manifest["checks"]["marts/rpt_fec_conformity"]
+    assert conformity_checks["accepted_values_rpt_fec_conformity_status__ok__warning__error"] == "passed"
+    assert len(manifest["checks"]) >= 40
+    ledgers = [i for i in manifest["inputs"] if i["source"] == "accounting" and i["status"] == "loaded"]
+    verdicts = dict(query(demo / "publish" / "marts.duckdb", "SELECT sha256, CASE WHEN count(*) FILTER (WHERE"
+                          " status = 'error') > 0 THEN 'error' WHEN count(*) FILTER (WHERE status = 'warning') > 0"
+                          " THEN 'warning' ELSE 'ok' END FROM rpt_fec_conformity GROUP BY sha256"))
+    assert ledgers and {i["sha256"]: i["conformity_status"] for i in ledgers} == verdicts
