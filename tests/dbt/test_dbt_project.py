@@ -245,6 +245,23 @@ def test_published_marts_are_tagged_typed_and_commented(built, warehouse):
     assert (types["evidence"], types["price_min"]) == ("JSON", "DECIMAL(18,2)")
 
 
+def test_the_bi_contract_is_stated_in_dbts_own_terms(built):
+    """Published marts are public, versioned (version 1 keeps the table's name, so a breaking change can ship as
+    version 2 beside it) and read by the bi_snapshot exposure, which lists exactly them; nothing else is public."""
+    _, _, target = built
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    published = [n for n in models if "published" in n.get("tags", [])]
+    assert {n["access"] for n in published} == {"public"}
+    assert {n["access"] for n in models if n not in published} == {"protected"}
+    assert {(n["version"], n["latest_version"]) for n in published} == {(1, 1)}
+    assert all(n["alias"] == n["name"] for n in published)
+    exposure = manifest["exposures"]["exposure.vigie.bi_snapshot"]
+    assert {node.split(".")[2] for node in exposure["depends_on"]["nodes"]} == PUBLISHED_MARTS
+    audit = manifest["exposures"]["exposure.vigie.audit_trail"]
+    assert "model.vigie.rpt_fec_conformity.v1" in audit["depends_on"]["nodes"]
+
+
 def test_parse_needs_no_database(tmp_path, monkeypatch):
     missing = tmp_path / "absent" / "vigie.duckdb"
     monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(missing))

@@ -49,11 +49,16 @@ def demo(tmp_path_factory, lineage_server):
     return home
 
 
-def explain(home, capsys, *args: str) -> tuple[int, str, str]:
+def vigie(home, capsys, command: str, *args: str) -> tuple[int, str, str]:
+    """`vigie <command> --home <home> <args>` in this process: exit code, stdout, stderr."""
     capsys.readouterr()
-    code = run_vigie_in_process(home, "explain", *args)
+    code = run_vigie_in_process(home, command, *args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def explain(home, capsys, *args: str) -> tuple[int, str, str]:
+    return vigie(home, capsys, "explain", *args)
 
 
 def lines_total(home, figure: dict) -> Decimal:
@@ -173,10 +178,19 @@ def test_the_audit_manifest_names_the_dbt_project_the_writer_the_checks_and_each
     assert manifest["summaries"] == {"prompt_version": PROMPT_VERSION, "model": None, "writer": "template"}
     # dbt tests and Great Expectations suites, as asset checks of this run
     conformity_checks = manifest["checks"]["marts/rpt_fec_conformity"]
-    assert conformity_checks["accepted_values_rpt_fec_conformity_status__ok__warning__error"] == "passed"
+    assert conformity_checks["accepted_values_rpt_fec_conformity_v1_status__ok__warning__error"] == "passed"
     assert len(manifest["checks"]) >= 40
     ledgers = [i for i in manifest["inputs"] if i["source"] == "accounting" and i["status"] == "loaded"]
     verdicts = dict(query(demo / "publish" / "marts.duckdb", "SELECT sha256, CASE WHEN count(*) FILTER (WHERE"
                           " status = 'error') > 0 THEN 'error' WHEN count(*) FILTER (WHERE status = 'warning') > 0"
                           " THEN 'warning' ELSE 'ok' END FROM rpt_fec_conformity GROUP BY sha256"))
     assert ledgers and {i["sha256"]: i["conformity_status"] for i in ledgers} == verdicts
+
+
+def test_vigie_docs_shows_the_exposures_and_the_versions_of_the_contract(demo, capsys):
+    code, out, err = vigie(demo, capsys, "docs")
+    assert code == 0, err
+    page = (demo / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "exposure.vigie.bi_snapshot" in page and "exposure.vigie.audit_trail" in page
+    assert "model.vigie.fct_indicators_monthly.v1" in page and '"access": "public"' in page
+
