@@ -174,17 +174,24 @@ def test_monthly_revenue_payroll_and_cash_are_exact(fec_home, first_run):
 
 
 def test_lineage_events_lead_from_a_published_table_back_to_the_fec_folder(fec_home, first_run):
+    """As a lineage server reads OpenLineage: each dataset is produced by the job whose COMPLETE event outputs it,
+    from that event's inputs."""
     (events_file,) = (fec_home / "audit").glob("*.lineage.jsonl")
-    inputs = {}
+    made_from = {}
     for line in events_file.read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
-        inputs[event["job"]["name"]] = [i["name"] for i in event["inputs"]]
-    seen, pending = set(), ["published/fct_indicators_monthly"]
+        if event["eventType"] == "COMPLETE":
+            for output in event["outputs"]:
+                made_from[(output["namespace"], output["name"])] = [(i["namespace"], i["name"])
+                                                                    for i in event["inputs"]]
+    warehouse = "duckdb://vigie/warehouse/vigie.duckdb"
+    seen, pending = set(), [("duckdb://vigie/publish/marts.duckdb", "main.fct_indicators_monthly")]
     while pending:
         dataset = pending.pop()
         seen.add(dataset)
-        pending.extend(p for p in inputs.get(dataset, []) if p not in seen)
-    assert {"marts/fct_indicators_monthly", "raw/fec_lines", "landing/accounting"} <= seen
+        pending.extend(p for p in made_from.get(dataset, []) if p not in seen)
+    assert {(warehouse, "marts.fct_indicators_monthly"), (warehouse, "raw.fec_lines"),
+            ("file://vigie/landing", "accounting")} <= seen
 
 
 def test_second_run_loads_nothing_and_publishes_identical_tables(fec_home, first_run, run_vigie):
