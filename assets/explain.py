@@ -29,6 +29,14 @@ DERIVED_INDICATORS: dict[str, dict[str, int]] = {
                "operating_subsidies": 1, "taxes": -1, "staff_costs": -1},
     "suspense_471_balance": {"suspense_471": 1},
 }
+# published figures made of other figures (ratios, windows over several months or files): explained by their parts
+NOT_A_SUM_OF_LINES: dict[str, tuple[str, ...]] = {
+    "dso_days": ("receivables", "revenue", "vat_collected"),
+    "dpo_days": ("payables", "purchases_consumed", "external_charges", "vat_deductible"),
+    "revenue_rolling_12m": ("revenue",), "payroll_rolling_12m": ("payroll",),
+    "net_result_fiscal_ytd": ("net_result",), "estimated_headcount": ("payroll",),
+    "top_customer_share_12m": ("revenue",),
+}
 LINES_VIEW = "staging.stg_accounting__fec_lines"
 
 
@@ -48,10 +56,13 @@ def indicator_components(con, indicator: str) -> dict[str, int]:
     if indicator in DERIVED_INDICATORS:
         return DERIVED_INDICATORS[indicator]
     known = {c for (c,) in con.execute("SELECT DISTINCT component FROM reference.account_mapping").fetchall()}
-    if indicator not in known:
-        explainable = sorted(known | set(DERIVED_INDICATORS))
-        raise ExplainError(f"unknown indicator {indicator!r}; one of: {', '.join(explainable)}")
-    return {indicator: 1}
+    if indicator in known:
+        return {indicator: 1}
+    if indicator in NOT_A_SUM_OF_LINES:
+        raise ExplainError(f"{indicator} is not a sum of ledger lines; explain its parts: "
+                           f"{', '.join(NOT_A_SUM_OF_LINES[indicator])}")
+    explainable = sorted(known | set(DERIVED_INDICATORS))
+    raise ExplainError(f"unknown indicator {indicator!r}; one of: {', '.join(explainable)}")
 
 
 def explain_indicator(con, figure: Figure) -> dict:

@@ -138,6 +138,8 @@ def test_an_unknown_id_or_figure_is_refused_in_one_line(demo, capsys):
     assert code == 1 and err.count("\n") == 1
     code, out, err = explain(demo, capsys, "--client", "x", "--month", "2025-01", "--indicator", "turnover")
     assert code == 1 and "unknown indicator 'turnover'" in err
+    code, out, err = explain(demo, capsys, "--client", "x", "--month", "2025-01", "--indicator", "dso_days")
+    assert code == 1 and "not a sum of ledger lines; explain its parts: receivables" in err
 
 
 def test_the_runs_lineage_is_valid_openlineage_and_reached_the_server(demo, lineage_server):
