@@ -126,12 +126,18 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def lineage_server():
+def start_lineage_server() -> tuple[ThreadingHTTPServer, type[_Collector]]:
+    """A lineage server on 127.0.0.1 that records what it receives (stop it with .shutdown())."""
     _Collector.received, _Collector.status = [], 200
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, _Collector
+    return server, _Collector
+
+
+@pytest.fixture
+def lineage_server():
+    server, collector = start_lineage_server()
+    yield server, collector
     server.shutdown()
 
 

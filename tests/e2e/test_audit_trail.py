@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from decimal import Decimal
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from assets.settings import DEFAULT_SETTINGS_TEXT
 from tests.e2e.conftest import query, run_vigie_in_process
 from tests.fec_oracle import read_fec
-from tests.test_lineage import _Collector, validated
+from tests.test_lineage import start_lineage_server, validated
 
 # additive figures of fct_indicators_monthly (ratios and rolling sums are made of these)
 FIGURES = ("revenue", "purchases_consumed", "external_charges", "value_added", "payroll", "ebitda", "net_result",
@@ -28,10 +26,8 @@ FIGURES = ("revenue", "purchases_consumed", "external_charges", "value_added", "
 
 @pytest.fixture(scope="module")
 def lineage_server():
-    _Collector.received, _Collector.status = [], 200
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, _Collector
+    server, collector = start_lineage_server()
+    yield server, collector
     server.shutdown()
 
 
