@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -143,7 +144,8 @@ def send_lineage_events(url: str, events: Iterable[RunEvent], timeout_seconds: f
             client.emit(event)
             sent += 1
         except Exception as error:  # the transport's errors vary with the server's answer
+            # the host only: a URL may carry credentials or a token
             log.warning("lineage server %s did not take the events (%s); they are in audit/ all the same",
-                        url.split("?")[0], type(error).__name__)
+                        urlsplit(url).hostname, type(error).__name__)
             break
     return sent

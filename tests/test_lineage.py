@@ -150,7 +150,9 @@ def test_the_http_transport_delivers_every_event_in_order(lineage_server):
     assert [body for _, body in collector.received] == events_as_json(events)
 
 
-def test_a_server_that_refuses_fails_nothing(lineage_server):
+def test_a_server_that_refuses_fails_nothing_and_its_credentials_stay_out_of_the_log(lineage_server, caplog):
     server, collector = lineage_server
     collector.status = 500
-    assert send_lineage_events(f"http://127.0.0.1:{server.server_port}", lineage_events(a_run())) < 8
+    url = f"http://vigie:s3cr3t-token@127.0.0.1:{server.server_port}?api_key=s3cr3t-token"
+    assert send_lineage_events(url, lineage_events(a_run())) == 0
+    assert "did not take the events" in caplog.text and "s3cr3t-token" not in caplog.text
