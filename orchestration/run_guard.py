@@ -98,8 +98,7 @@ def set_run_environment(home: VigieHome, settings: Settings) -> None:
         "DBT_LOG_PATH": str(home.dbt_logs),
         "VIGIE_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
         "VIGIE_DUCKDB_THREADS": config["threads"],
-        "VIGIE_DUCKDB_TEMP_DIRECTORY": config["temp_directory"],
-    })
+    })  # dbt spills beside the warehouse file (profiles.yml says why); the run's own connections to home.spill
     home.spill.mkdir(parents=True, exist_ok=True)
 
 

@@ -43,7 +43,7 @@ def test_dbt_profile_reads_the_same_limits_as_the_run_sets_them(tmp_path, monkey
 
     home = VigieHome(tmp_path / "home")
     settings = _settings(home, "duckdb_memory_limit: 1GB\nduckdb_threads: 1\n")
-    for name in ("VIGIE_DUCKDB_MEMORY_LIMIT", "VIGIE_DUCKDB_THREADS", "VIGIE_DUCKDB_TEMP_DIRECTORY", "VIGIE_HOME",
+    for name in ("VIGIE_DUCKDB_MEMORY_LIMIT", "VIGIE_DUCKDB_THREADS", "VIGIE_HOME",
                  "VIGIE_WAREHOUSE_DB", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "environ", dict(os.environ))  # set_run_environment writes it; keep the test's clean
@@ -51,7 +51,8 @@ def test_dbt_profile_reads_the_same_limits_as_the_run_sets_them(tmp_path, monkey
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
     dbt_settings = profile["vigie"]["outputs"]["warehouse"]["settings"]
     rendered = {key: os.environ[value.split("'")[1]] for key, value in dbt_settings.items()}
-    assert rendered == {"memory_limit": "1GB", "threads": "1", "temp_directory": str(home.spill)}
+    # temp_directory stays DuckDB's default for dbt (see the next test)
+    assert rendered == {"memory_limit": "1GB", "threads": "1"}
     assert os.environ["DBT_TARGET_PATH"] == str(home.dbt_target)
 
 
@@ -65,3 +66,30 @@ def test_the_default_memory_limit_respects_a_container_or_systemd_limit(tmp_path
     assert duckdb_config(_settings(home, ""), home)["memory_limit"] == "512MB"
     cgroup_limit.write_text("max\n")
     assert duckdb_config(_settings(home, ""), home)["memory_limit"] != "512MB"
+
+
+def test_a_dbt_build_that_spilled_still_opens_its_next_models_connection(tmp_path, monkeypatch):
+    """dbt-duckdb opens a handle per model (two threads: two at once). DuckDB refuses `SET temp_directory` once the
+    database has spilled, even to the same value, so a limit set per handle failed every model after the first
+    spill. The profile's limits, rendered as the run sets them, go through dbt-duckdb's own environment here."""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.adapters.duckdb.environments.local import LocalEnvironment
+
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+
+    values = {"VIGIE_DUCKDB_MEMORY_LIMIT": "64MB", "VIGIE_DUCKDB_THREADS": "2"}
+    warehouse = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))["vigie"]["outputs"][
+        "warehouse"]
+    rendered = {section: {key: values[value.split("'")[1]] for key, value in (warehouse.get(section) or {}).items()}
+                for section in ("config_options", "settings")}
+    credentials = DuckDBCredentials(path=str(tmp_path / "w.duckdb"), **{k: v for k, v in rendered.items() if v})
+    environment = LocalEnvironment(credentials)
+    first = environment.handle()
+    first.cursor().execute("CREATE TABLE t AS SELECT md5(range::VARCHAR) AS s FROM range(2000000)")
+    first.cursor().execute("SELECT s FROM t ORDER BY s").fetchall()  # sorts past 64 MB: DuckDB spills
+    second = environment.handle()  # the next model's handle
+    assert second.cursor().execute("SELECT current_setting('temp_directory')").fetchone() == (
+        str(tmp_path / "w.duckdb.tmp"),)
+    assert second.cursor().execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("61")
+    first.close()
+    second.close()
