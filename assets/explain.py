@@ -1,16 +1,16 @@
 """`vigie explain`: any published ledger figure, and any proposed mission, down to the FEC lines it sums.
 
 A figure of fct_indicators_monthly is read from the one FEC file version its client-month is attributed to
-(int_fec__client_months). Each indicator is a sum of components (seed account_mapping; value added and EBITDA are
-sums of components too, as int_fec__file_indicators_monthly writes them), and each component is a sum over the
-file's lines of the accounts mapped to it:
+(int_fec__client_months). Each indicator is a sum of components (seed account_mapping; the rules vocabulary says
+which, and which are subtracted, as int_fec__file_indicators_monthly computes value added and EBITDA), and each
+component is a sum over the file's lines of the accounts mapped to it:
 - a flow: the month's lines, opening entries excluded, each counted by the account's rule (net, debit only,
   credit only) and sign;
 - a balance: every line from the file's first one to the month's end, openings included; an account counts when
   its balance has the sign its rule keeps (a debit-only account with a credit balance adds nothing), and then
   all its lines count.
-So the lines listed, read from the landing file, add up to the published figure to the cent (tests/test_explain.py
-checks it on figures picked at random). Everything is read from the warehouse, read-only.
+So the lines listed, read from the landing file, add up to the published figure to the cent
+(tests/e2e/test_audit_trail.py checks it on figures picked at random). Everything is read from the warehouse, read-only.
 """
 
 from __future__ import annotations
@@ -20,23 +20,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from assets.opportunities.vocabulary import INDICATORS
 from assets.warehouse import fetch_dicts
 
-# published column -> {component: factor}; an indicator not listed here is the component of the same name
-DERIVED_INDICATORS: dict[str, dict[str, int]] = {
-    "value_added": {"gross_margin_goods": 1, "production": 1, "third_party_consumption": -1},
-    "ebitda": {"gross_margin_goods": 1, "production": 1, "third_party_consumption": -1,
-               "operating_subsidies": 1, "taxes": -1, "staff_costs": -1},
-    "suspense_471_balance": {"suspense_471": 1},
-}
-# published figures made of other figures (ratios, windows over several months or files): explained by their parts
-NOT_A_SUM_OF_LINES: dict[str, tuple[str, ...]] = {
-    "dso_days": ("receivables", "revenue", "vat_collected"),
-    "dpo_days": ("payables", "purchases_consumed", "external_charges", "vat_deductible"),
-    "revenue_rolling_12m": ("revenue",), "payroll_rolling_12m": ("payroll",),
-    "net_result_fiscal_ytd": ("net_result",), "estimated_headcount": ("payroll",),
-    "top_customer_share_12m": ("revenue",),
-}
 LINES_VIEW = "staging.stg_accounting__fec_lines"
 
 
@@ -51,18 +37,28 @@ class Figure:
     indicator: str
 
 
+def mapped_components(con) -> set[str]:
+    """The components of the account mapping (seed account_mapping), each explainable on its own."""
+    return {c for (c,) in con.execute("SELECT DISTINCT component FROM reference.account_mapping").fetchall()}
+
+
+def explainable(con) -> set[str]:
+    """Every name `explain` takes: the rules vocabulary's sums of ledger lines and the mapping's components."""
+    return {name for name, spec in INDICATORS.items() if spec.sum_of_lines} | mapped_components(con)
+
+
 def indicator_components(con, indicator: str) -> dict[str, int]:
-    """The components an indicator adds up, with their factor; ExplainError for a name that is not one."""
-    if indicator in DERIVED_INDICATORS:
-        return DERIVED_INDICATORS[indicator]
-    known = {c for (c,) in con.execute("SELECT DISTINCT component FROM reference.account_mapping").fetchall()}
-    if indicator in known:
-        return {indicator: 1}
-    if indicator in NOT_A_SUM_OF_LINES:
+    """The components an indicator adds up, with their factor (assets/opportunities/vocabulary.py); ExplainError
+    for a figure that is not a sum of ledger lines, or a name that is not one."""
+    spec = INDICATORS.get(indicator)
+    if spec and spec.sum_of_lines:
+        return {component: -1 if component in spec.minus else 1 for component in spec.components}
+    if spec:
         raise ExplainError(f"{indicator} is not a sum of ledger lines; explain its parts: "
-                           f"{', '.join(NOT_A_SUM_OF_LINES[indicator])}")
-    explainable = sorted(known | set(DERIVED_INDICATORS))
-    raise ExplainError(f"unknown indicator {indicator!r}; one of: {', '.join(explainable)}")
+                           f"{', '.join(spec.components) or 'none, it is not read from the ledger'}")
+    if indicator in mapped_components(con):
+        return {indicator: 1}
+    raise ExplainError(f"unknown indicator {indicator!r}; one of: {', '.join(sorted(explainable(con)))}")
 
 
 def explain_indicator(con, figure: Figure) -> dict:
@@ -184,10 +180,9 @@ def explain_opportunity(con, opportunity_id: str, missions_file, run: dict) -> d
     ledger figure among them."""
     found = evidence_of(con, opportunity_id)
     evidence = found["evidence"]
-    explainable = set(DERIVED_INDICATORS) | {c for (c,) in con.execute(
-        "SELECT DISTINCT component FROM reference.account_mapping").fetchall()}
+    names = explainable(con)
     figures = [explain_indicator(con, Figure(found["client_id"], date.fromisoformat(month), name))
-               for name in sorted(evidence.get("values", {})) if name in explainable
+               for name in sorted(evidence.get("values", {})) if name in names
                for month in evidence.get("months", [])]
     return {**found, "rule": rule_as_written(missions_file, found["rule_id"]),
             "catalogue_version": evidence.get("catalogue_version"), "reference_date": evidence.get("reference_date"),
