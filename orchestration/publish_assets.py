@@ -41,13 +41,17 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
     @retry_transient
     def publish(context: dg.AssetExecutionContext, vigie: VigieResource):
         home: VigieHome = vigie.vigie_home
+        # the run's own event log, read once for the lineage and the audit manifest
+        logs = context.instance.all_logs(context.run.run_id, of_type={
+            dg.DagsterEventType.STEP_START, dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION})
         with vigie.connect_warehouse() as con:
-            events = lineage_events(_run_lineage(context, tables, con))
+            events = lineage_events(_run_lineage(context, tables, logs, con))
         report = publish_run(
             home, tables, run_id=context.run.run_id, code_version=code_version(),
             catalogue_version=catalogue_version(home),
             settings={**vigie.settings().to_dict(), "as_of_date": vigie.as_of_date().isoformat()},
-            lineage_events=events, duckdb_config=vigie.duckdb_config(), audit=_audit_facts(context, home))
+            lineage_events=events, duckdb_config=vigie.duckdb_config(), audit=_audit_facts(logs, home))
         log.info("published %d tables to %s; audit manifest %s", len(tables), report.run_dir, report.manifest)
         if url := vigie.settings().openlineage_url:
             log.info("lineage: %d of %d events sent", send_lineage_events(url, events), len(events))
@@ -64,12 +68,10 @@ def build_publish(dbt: DbtSteps, project: DbtProject) -> dg.AssetsDefinition:
     return publish
 
 
-def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], con) -> RunLineage:
+def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], logs: list, con) -> RunLineage:
     """The run as OpenLineage sees it: each dataset materialised so far, from its step's start to its
     materialisation (the published tables: this step, until now), with its parents and its columns."""
     run_id, now = context.run.run_id, datetime.now(UTC)
-    logs = context.instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START,
-                                                      dg.DagsterEventType.ASSET_MATERIALIZATION})
     step_started = {e.step_key: _at(e.timestamp) for e in logs
                     if e.dagster_event_type == dg.DagsterEventType.STEP_START}
     steps = {e.asset_materialization.asset_key.to_user_string(): StepTimes(step_started[e.step_key], _at(e.timestamp))
@@ -83,14 +85,15 @@ def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], con) -> R
                       columns=_columns(con, list(steps)))
 
 
-def _audit_facts(context: dg.AssetExecutionContext, home: VigieHome) -> dict:
+def _audit_facts(logs: list, home: VigieHome) -> dict:
     """What the audit manifest records beyond the inputs and outputs: the dbt project as parsed (hash of its
     manifest), how the summaries were written, and every check's result in this run, by asset."""
     manifest = home.dbt_target / "manifest.json"
     summaries = SummarySettings.from_env()
     checks: dict[str, dict[str, str]] = {}
-    for entry in context.instance.all_logs(context.run.run_id,
-                                           of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+    for entry in logs:
+        if entry.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
         evaluation = entry.dagster_event.event_specific_data
         verdict = "passed" if evaluation.passed else f"failed ({evaluation.severity.value.lower()})"
         checks.setdefault(evaluation.asset_key.to_user_string(), {})[evaluation.check_name] = verdict
