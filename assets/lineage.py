@@ -4,8 +4,10 @@ lineage server (Marquez...).
 One parent run, the pipeline (job `vigie_pipeline`, run id = the Dagster run id), and one child run per dataset the
 run produced (a raw table, a dbt model, a Python output, a published table), each with a ParentRunFacet to the
 pipeline run. Every run has a START event at its step's start and a COMPLETE (or FAIL) event at its end; outputs
-carry a schema facet (columns and types as the warehouse holds them), inputs name what they were built from, down
-to the landing folders (and, through ingest_files and the raw rows' file and line columns, to the input lines).
+carry a schema facet (columns and types as the warehouse holds them) and a column-lineage facet (which input
+columns each column is computed from, read from the dbt models' compiled SQL: assets/column_lineage.py); inputs
+name what they were built from, down to the landing folders (and, through ingest_files and the raw rows' file and
+line columns, to the input lines).
 The events are written to audit/ as JSON lines next to the audit manifest, and sent to `openlineage_url` when
 settings.yml sets one (the client's HTTP transport; a lineage server that is down never fails the run).
 """
@@ -21,7 +23,13 @@ from urllib.parse import urlsplit
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run, schema_dataset
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    error_message_run,
+    job_type_job,
+    parent_run,
+    schema_dataset,
+)
 from openlineage.client.serde import Serde
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.uuid import generate_static_uuid
@@ -52,6 +60,8 @@ class RunLineage:
     parents: Mapping[str, list[str]]
     steps: Mapping[str, StepTimes]
     columns: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # dataset -> each of its columns -> the (dataset, column) pairs it is computed from
+    column_sources: Mapping[str, Mapping[str, list[tuple[str, str]]]] = field(default_factory=dict)
     failed: bool = False
     error: str | None = None
 
@@ -64,7 +74,14 @@ def dataset_name(key: str) -> tuple[str, str]:
         return "file://vigie/landing", name
     if layer == "published":
         return "duckdb://vigie/publish/marts.duckdb", f"main.{name}"
-    return "duckdb://vigie/warehouse/vigie.duckdb", f"{layer}.{name}"
+    return "duckdb://vigie/warehouse/vigie.duckdb", ".".join(warehouse_relation(key))
+
+
+def warehouse_relation(key: str) -> tuple[str, str]:
+    """(schema, table) in the warehouse of a "layer/name" asset: dbt seeds live in the `reference` schema, a
+    published table is its mart; every other layer is its schema."""
+    layer, _, name = key.partition("/")
+    return {"seeds": "reference", "published": "marts"}.get(layer, layer), name
 
 
 def lineage_events(run: RunLineage) -> list[RunEvent]:
@@ -79,7 +96,8 @@ def lineage_events(run: RunLineage) -> list[RunEvent]:
                     facets={"parent": parent, **_error_facet(times.error)})
         job = Job(namespace=NAMESPACE, name=key.replace("/", "."), facets={"jobType": _job_type(key)})
         inputs = [InputDataset(*dataset_name(p)) for p in sorted(run.parents.get(key, []))]
-        output = OutputDataset(*dataset_name(key), facets=_schema_facet(run.columns.get(key)))
+        output = OutputDataset(*dataset_name(key), facets={**_schema_facet(run.columns.get(key)),
+                                                           **_column_lineage_facet(run.column_sources.get(key))})
         events.append(_event(RunState.START, times.started_at, Run(runId=child.runId, facets={"parent": parent}),
                              job, inputs, [output]))
         events.append(_event(RunState.FAIL if times.failed else RunState.COMPLETE, times.ended_at, child, job,
@@ -117,6 +135,15 @@ def _schema_facet(columns: list[tuple[str, str]] | None) -> dict:
         return {}
     return {"schema": schema_dataset.SchemaDatasetFacet(
         fields=[schema_dataset.SchemaDatasetFacetFields(name=name, type=kind) for name, kind in columns])}
+
+
+def _column_lineage_facet(sources: Mapping[str, list[tuple[str, str]]] | None) -> dict:
+    if not sources:
+        return {}
+    return {"columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet(fields={
+        column: column_lineage_dataset.Fields(inputFields=[
+            column_lineage_dataset.InputField(*dataset_name(dataset), field=name) for dataset, name in found])
+        for column, found in sources.items()})}
 
 
 def _error_facet(error: str | None) -> dict:

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
 
+from assets.column_lineage import ColumnLineageCache, warehouse_schemas
 from assets.warehouse import connect
 from orchestration.dbt_project import needs_full_refresh, record_incremental_build
 from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
@@ -29,6 +30,9 @@ DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "dbt"
 # The marts that read what the Python assets write, and everything downstream: dbt's own graph selector, so a new
 # mart reading the rules engine's output lands in the second step without anyone tagging it.
 AFTER_PYTHON_ASSETS = " ".join(f"source:{source}+" for source in PYTHON_OUTPUT_SOURCES)
+
+# Each model's column lineage, kept between runs beside dbt's target (assets/column_lineage.py).
+COLUMN_LINEAGE_CACHE = "column_lineage.json"
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
@@ -96,12 +100,13 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         try:
             # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
             events = list(_logging_progress(invocation.stream()))
+            compiled = _compiled_models(invocation.target_path, events)
         finally:
             # dagster-dbt leaves ~30 MB of artefacts per step; what matters is in the events and the run log.
             shutil.rmtree(invocation.target_path, ignore_errors=True)
         if holds_incremental_models and context.selected_asset_keys == set(context.assets_def.keys):
             record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
-        yield from _with_row_counts(context, events, vigie)
+        yield from _with_table_metadata(context, events, vigie, project, compiled)
 
     return _models
 
@@ -116,17 +121,58 @@ def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
     log.info("dbt build: finished, %d models and tests", done)
 
 
-def _with_row_counts(context: dg.AssetExecutionContext, events: list, vigie: VigieResource) -> Iterator:
-    """Add `dagster/row_count` to each model built as a table (asset key = [schema, table])."""
+def _compiled_models(target_path: Path, events: list) -> dict[str, str]:
+    """The compiled SQL of each model built in this step, by unique id (read before the artefacts are removed)."""
+    results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8"))["results"]
+    built = {e.metadata["unique_id"].value for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata}
+    return {r["unique_id"]: r["compiled_code"] for r in results if r["unique_id"] in built and r.get("compiled_code")}
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list, vigie: VigieResource,
+                         project: DbtProject, compiled: Mapping[str, str]) -> Iterator:
+    """Add to each model's materialisation its row count (`dagster/row_count`, tables only) and its column lineage
+    (`dagster/column_lineage`: which columns of which assets each column is computed from), as the UI shows them."""
+    keys_by_relation = _asset_keys_by_relation(project)
+    cache = ColumnLineageCache(vigie.vigie_home.dbt_target.parent / COLUMN_LINEAGE_CACHE)
     with connect(vigie.vigie_home.warehouse_db, vigie.duckdb_config(), read_only=True) as con:
         tables = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall())
+        schemas = warehouse_schemas(con)
         for event in events:
             if isinstance(event, dg.Output):
+                metadata = dict(event.metadata)
                 schema_and_table = tuple(context.asset_key_for_output(event.output_name).path)
                 if schema_and_table in tables:
-                    rows = con.execute('SELECT count(*) FROM "{}"."{}"'.format(*schema_and_table)).fetchone()[0]
-                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+                    metadata["dagster/row_count"] = con.execute(
+                        'SELECT count(*) FROM "{}"."{}"'.format(*schema_and_table)).fetchone()[0]
+                unique_id = metadata.get("unique_id")
+                sql = compiled.get(unique_id.value) if unique_id else None
+                sources = cache.sources(unique_id.value, sql, schemas) if sql else None
+                if sources is not None:
+                    metadata["dagster/column_lineage"] = _dagster_column_lineage(sources, keys_by_relation)
+                event = event.with_metadata(metadata)
             yield event
+    cache.save()
+
+
+def _dagster_column_lineage(sources: Mapping[str, list], keys_by_relation: Mapping[tuple[str, str], dg.AssetKey]
+                            ) -> dg.TableColumnLineage:
+    """Column sources as Dagster's column lineage: (schema, table) pairs become the asset keys that hold them."""
+    return dg.TableColumnLineage(deps_by_column={
+        column: [dg.TableColumnDep(asset_key=keys_by_relation[(schema, table)], column_name=name)
+                 for schema, table, name in found if (schema, table) in keys_by_relation]
+        for column, found in sources.items()})
+
+
+def _asset_keys_by_relation(project: DbtProject) -> dict[tuple[str, str], dg.AssetKey]:
+    """(schema, table) of every model, seed and source in the warehouse -> its asset key."""
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+    translator = VigieDbtTranslator()
+    keys = {}
+    for props in [*manifest["nodes"].values(), *manifest["sources"].values()]:
+        if props["resource_type"] in ("model", "seed", "source"):
+            table = props.get("alias") or props.get("identifier") or props["name"]
+            keys[(props["schema"], table)] = translator.get_asset_key(props)
+    return keys
 
 
 def published_models(project: DbtProject) -> list[str]:

@@ -2,13 +2,14 @@
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster_dbt import DbtProject
 
 from assets.home import VigieHome
-from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_events
+from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_events, warehouse_relation
 from assets.publish import publish_run
 from assets.summaries.llm import SummarySettings
 from assets.summaries.prompt import PROMPT_VERSION
@@ -81,8 +82,9 @@ def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], logs: lis
     record = context.instance.get_run_record_by_id(run_id)
     started = _at(record.start_time) if record and record.start_time else min(
         (t.started_at for t in steps.values()), default=now)
+    columns = _columns(con, list(steps))
     return RunLineage(run_id, started, now, parents=_upstream_parents(context, tables), steps=steps,
-                      columns=_columns(con, list(steps)))
+                      columns=columns, column_sources=_column_sources(logs, tables, columns))
 
 
 def _audit_facts(logs: list, home: VigieHome) -> dict:
@@ -118,10 +120,30 @@ def _columns(con, datasets: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Columns and types of each warehouse dataset ("layer/name"); a published table has its mart's."""
     rows = con.execute("SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns()"
                        " ORDER BY schema_name, table_name, column_index").fetchall()
-    by_table: dict[str, list[tuple[str, str]]] = {}
+    by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, kind in rows:
-        by_table.setdefault(f"{schema}/{table}", []).append((column, kind))
-    return {key: by_table.get(key.replace("published/", "marts/", 1), []) for key in datasets}
+        by_table.setdefault((schema, table), []).append((column, kind))
+    return {key: by_table.get(warehouse_relation(key), []) for key in datasets}
+
+
+def _column_sources(logs: list, tables: list[str], columns: Mapping[str, list[tuple[str, str]]]
+                    ) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """Column lineage of each dataset ("layer/name" -> column -> its (dataset, column) sources): the dbt models'
+    from their materialisations (`dagster/column_lineage`, read from their SQL), a published table's from its mart,
+    column for column."""
+    sources = {}
+    for entry in logs:
+        materialization = entry.asset_materialization
+        lineage = materialization.metadata.get("dagster/column_lineage") if materialization else None
+        if lineage is not None:
+            sources[materialization.asset_key.to_user_string()] = {
+                column: [(dep.asset_key.to_user_string(), dep.column_name) for dep in deps]
+                for column, deps in lineage.value.deps_by_column.items()}
+    for table in tables:
+        mart = f"marts/{table}"
+        sources[published_key(table).to_user_string()] = {
+            column: [(mart, column)] for column, _ in columns.get(published_key(table).to_user_string(), [])}
+    return sources
 
 
 def _upstream_parents(context: dg.AssetExecutionContext, tables: list[str]) -> dict[str, list[str]]:

@@ -52,7 +52,12 @@ def a_run() -> RunLineage:
                "marts/dim_clients": StepTimes(T0 + timedelta(seconds=5), T0 + timedelta(seconds=30)),
                "published/dim_clients": StepTimes(T0 + timedelta(seconds=90), T0 + timedelta(minutes=2))},
         columns={"marts/dim_clients": [("client_id", "VARCHAR"), ("name", "VARCHAR")],
-                 "published/dim_clients": [("client_id", "VARCHAR"), ("name", "VARCHAR")]})
+                 "published/dim_clients": [("client_id", "VARCHAR"), ("name", "VARCHAR")]},
+        column_sources={"marts/dim_clients": {"client_id": [("intermediate/int_clients__keys", "client_id")],
+                                              "name": [("staging/stg_crm__companies", "company_name"),
+                                                       ("seeds/thresholds", "value")]},
+                        "published/dim_clients": {"client_id": [("marts/dim_clients", "client_id")],
+                                                  "name": [("marts/dim_clients", "name")]}})
 
 
 def events_as_json(events) -> list[dict]:
@@ -88,6 +93,20 @@ def test_one_child_run_per_dataset_under_the_pipeline_run():
     assert dim["job"]["facets"]["jobType"]["integration"] == "DBT"
     published = by_job["published.dim_clients"][1]["outputs"][0]
     assert published["namespace"].endswith("publish/marts.duckdb") and published["name"] == "main.dim_clients"
+
+
+def test_each_output_column_names_the_input_columns_it_is_computed_from():
+    events = events_as_json(lineage_events(a_run()))
+    completed = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
+    fields = completed["marts.dim_clients"]["outputs"][0]["facets"]["columnLineage"]["fields"]
+    warehouse = "duckdb://vigie/warehouse/vigie.duckdb"
+    assert [(i["namespace"], i["name"], i["field"]) for i in fields["name"]["inputFields"]] == [
+        (warehouse, "staging.stg_crm__companies", "company_name"),
+        (warehouse, "reference.thresholds", "value")]  # a dbt seed is a table of the reference schema
+    published = completed["published.dim_clients"]["outputs"][0]["facets"]["columnLineage"]["fields"]
+    assert published["client_id"]["inputFields"][0]["name"] == "marts.dim_clients"
+    # a dataset nothing traced (a raw table written by Python) has no facet rather than an empty one
+    assert "columnLineage" not in completed["raw.crm_companies"]["outputs"][0]["facets"]
 
 
 def test_the_same_run_gives_the_same_run_ids():

@@ -165,6 +165,32 @@ def test_the_runs_lineage_is_valid_openlineage_and_reached_the_server(demo, line
     assert [i["name"] for i in completed["raw.fec_lines"]["inputs"]] == ["accounting"]
 
 
+def test_column_lineage_leads_from_a_published_figure_to_the_ledger_columns_it_sums(demo):
+    """The auditor's walk a lineage server offers: from main.fct_indicators_monthly.revenue, each column's inputs,
+    back to the raw ledger's columns (read from the dbt models' compiled SQL at run time)."""
+    (lineage_file,) = (demo / "audit").glob("run-*.lineage.jsonl")
+    fields_of = {}
+    for line in lineage_file.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event["eventType"] == "COMPLETE":
+            for output in event["outputs"]:
+                fields_of[output["name"]] = output["facets"].get("columnLineage", {}).get("fields", {})
+    reached, pending = set(), [("main.fct_indicators_monthly", "revenue")]
+    while pending:
+        dataset, column = pending.pop()
+        if (dataset, column) not in reached:
+            reached.add((dataset, column))
+            pending += [(i["name"], i["field"]) for i in fields_of.get(dataset, {}).get(column, {}).get(
+                "inputFields", [])]
+    assert {("raw.fec_lines", "debit"), ("raw.fec_lines", "credit"), ("raw.fec_lines", "compte_num")} <= reached
+    assert ("marts.fct_indicators_monthly", "revenue") in reached
+    assert not any(dataset.startswith("raw.crm") for dataset, _ in reached)  # the CRM adds nothing to revenue
+    # every column of every dbt model the run built is accounted for, traced or not
+    for table, columns in query(demo / "warehouse" / "vigie.duckdb", "SELECT table_name, list(column_name) FROM"
+                                " duckdb_columns() WHERE schema_name = 'marts' GROUP BY table_name"):
+        assert set(fields_of[f"marts.{table}"]) == set(columns), table
+
+
 def test_the_audit_manifest_names_the_dbt_project_the_writer_the_checks_and_each_ledgers_verdict(demo):
     import hashlib
 
