@@ -53,7 +53,7 @@ alert_webhook:
 openlineage_url:
 
 # --- Resources of the working database (every DuckDB connection, dbt's included) ---
-# Memory DuckDB may use before spilling to disk (under warehouse/), e.g. 4GB. Empty: half of this machine's memory.
+# Memory DuckDB may use before spilling to disk (under warehouse/), e.g. 4GB. Empty: 1GB (half the memory if less).
 duckdb_memory_limit:
 # Threads DuckDB may use. Empty: every core.
 duckdb_threads:
