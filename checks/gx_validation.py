@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -25,6 +27,15 @@ class ValidationOutcome:
     @property
     def blocking(self) -> bool:
         return bool(self.failures)
+
+
+def load_great_expectations() -> None:
+    """Import the GX package (about 3 s) in a background thread: a run starts it while it waits for dbt, so the
+    quality checks after dbt find it loaded. An import already under way makes the checks wait for it, never
+    import twice (Python's import lock)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    threading.Thread(target=importlib.import_module, args=("great_expectations",), name="load-gx",
+                     daemon=True).start()
 
 
 def validate_frame(frame: pd.DataFrame, suite_name: str, expectations: list) -> ValidationOutcome:

@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from assets.column_lineage import ColumnLineageCache, warehouse_schemas
 from assets.warehouse import connect
+from checks.gx_validation import load_great_expectations
 from orchestration.dbt_project import needs_full_refresh, record_incremental_build
 from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
 from orchestration.resources import VigieResource
@@ -89,9 +90,14 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
     @retry_transient
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
         # dbt unit tests check the SQL, not the data: they run in `make test` (tests/dbt), not every morning.
-        args = ["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars()]
+        args = ["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars(),
+                # dbt's own log file (debug level: every query) would go to the step's artefacts, removed below; its
+                # writing cost ~4 s of CPU a run (py-spy, three-file home). What matters reaches the run log.
+                "--log-level-file", "none"]
         # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
         # version of the project rebuilds them (and everything else) from the raw layer.
+        if holds_incremental_models:
+            load_great_expectations()  # while this process waits for dbt; the quality checks come next
         full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
         if full_refresh:
             log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
