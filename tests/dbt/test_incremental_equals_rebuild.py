@@ -11,6 +11,7 @@ which rightly remembers the versions seen on the way.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,7 @@ AS_OF = "2026-10-31"
 # what the ingestion ledger says about versions seen on the way; not a figure of the business
 HISTORY_TABLES = {("marts", "ingest_files"), ("marts", "ingest_rejections")}
 INCREMENTAL_MODELS = ("int_fec__account_monthly", "int_fec__customer_monthly", "int_fec__file_components_monthly",
-                      "int_fec__file_conformity")
+                      "int_fec__file_conformity", "int_fec__customer_concentration")
 # The first dbt step: everything the rules engine reads, without the marts fed by Python outputs.
 SELECTION = ["--select", "fqn:*", "--exclude", "source:opportunities+", "source:summaries+"]
 
@@ -105,8 +106,15 @@ def test_three_mornings_of_loads_give_what_one_rebuild_gives(tmp_path):
         superseded = con.execute("SELECT count(*) FROM raw.ingest_files WHERE status = 'superseded'").fetchone()[0]
     assert superseded >= 2, "the second morning must supersede versions"
 
-    # morning 3: the first export is put back
+    # morning 3: the first export is put back, and another client's ledgers are all re-exported without their
+    # customer accounts (411): that client has no customer figure left anywhere
     rewrite(reexported, original, reexported.stat().st_mtime + 3600)
+    siren = second_half[-1].name[:9]  # a FEC file name starts with the company's SIREN
+    assert not reexported.name.startswith(siren) and not renamed.name.startswith(siren)
+    for path in (landing / "accounting").glob(f"{siren}*"):
+        kept = [line for line in path.read_text(encoding=_encoding(path)).splitlines(keepends=True)
+                if not re.split(r"[\t|]", line)[4].startswith("411")]
+        rewrite(path, "".join(kept), path.stat().st_mtime + 3600)
     ingest(landing, warehouse, "morning-3")
     build(warehouse, root)
 

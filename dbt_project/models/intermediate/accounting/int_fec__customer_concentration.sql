@@ -2,6 +2,12 @@
 -- "one customer above 30 % of revenue"), from the customer invoices of int_fec__customer_monthly (411 auxiliary
 -- accounts, openings excluded) of the one file each month is attributed to (int_fec__client_months), as for
 -- every other indicator. One row per client and month that has customer invoices in its window.
+-- Incremental by client: a client's rows depend only on the set of its FEC file versions (files_signature), so a
+-- morning recomputes the clients whose set changed, and the post-hook drops the rows of sets no longer current
+-- (a client whose files all left, or whose new set has no customer invoice). The 12-month windows were 1 s of
+-- work at 10 M lines, and 5 s with the other models running beside them, every morning.
+
+{{ config(post_hook="{{ forget_stale_client_signatures() }}") }}  {# rendered when it runs, with {{ this }} #}
 
 with
 
@@ -11,9 +17,29 @@ customer_monthly as (
 
 ),
 
+signatures as (
+
+    {{ client_file_signatures() }}
+
+),
+
+changed_clients as (
+
+    select client_id, files_signature
+    from signatures
+    {% if is_incremental() -%}
+    where (client_id, files_signature) not in (select (client_id, files_signature) from {{ this }})
+    {%- endif %}
+
+),
+
 client_months as (
 
-    select client_id, month, file_sha256 from {{ ref('int_fec__client_months') }}
+    select client_months.client_id, client_months.month, client_months.file_sha256
+    from {{ ref('int_fec__client_months') }} as client_months
+    {% if is_incremental() -%}
+    where client_months.client_id in (select changed_clients.client_id from changed_clients)
+    {%- endif %}
 
 ),
 
@@ -69,9 +95,11 @@ ranked as (
 final as (
 
     select
-        *,
-        {{ share('top_customer_invoiced_12m', 'customer_invoiced_12m') }} as top_customer_share_12m
+        ranked.*,
+        {{ share('ranked.top_customer_invoiced_12m', 'ranked.customer_invoiced_12m') }} as top_customer_share_12m,
+        changed_clients.files_signature
     from ranked
+    inner join changed_clients on ranked.client_id = changed_clients.client_id
 
 )
 
