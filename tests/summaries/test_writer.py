@@ -327,3 +327,39 @@ def test_an_unchanged_template_summary_keeps_its_date_so_the_table_is_identical(
     before = con.execute("SELECT * FROM summaries.client_summaries ORDER BY client_id").fetchall()
     write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
     assert con.execute("SELECT * FROM summaries.client_summaries ORDER BY client_id").fetchall() == before
+
+
+def test_template_words_that_passed_for_the_same_facts_are_not_checked_again(con, fake_openai, monkeypatch):
+    """The check of the template's words is the step's main cost at 2 000 clients: a client whose facts, and so
+    whose words, are those of the previous run keeps its verdict; a client whose facts changed is checked, and so
+    is a row that failed (it may be a model's fallback, whose issues are the model's)."""
+    import assets.summaries.writer as writer
+
+    checked, check = [], writer.check_grounding
+    names = {c["client_name"]: c["client_id"] for c in CLIENTS}
+
+    def counting(texts, facts, **kwargs):
+        checked.append(names[facts["client_name"]])
+        return check(texts, facts, **kwargs)
+
+    monkeypatch.setattr(writer, "check_grounding", counting)
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    assert sorted(checked) == sorted(c["client_id"] for c in CLIENTS)
+
+    checked.clear()
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    assert checked == []
+
+    con.execute("UPDATE intermediate.int_summaries__client_facts SET invoices_late_count = invoices_late_count + 1"
+                " WHERE client_id = ?", [DUMAS])
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    assert checked == [DUMAS] and _rows(con)[DUMAS]["grounding_status"] == "passed"
+
+    # the model invents: the template's words are published, failed, with the model's issues
+    fake_openai.default = inventing
+    write_client_summaries(con, language="fr", settings=llm_settings(fake_openai))
+    assert {row["grounding_status"] for row in _rows(con).values()} == {"failed"}
+    checked.clear()
+    write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
+    assert sorted(checked) == sorted(c["client_id"] for c in CLIENTS)
+    assert all((row["grounding_status"], row["grounding_issues"]) == ("passed", None) for row in _rows(con).values())
