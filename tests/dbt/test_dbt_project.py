@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+import yaml
 
 from assets.opportunities import run_opportunities
 from assets.summaries.writer import write_client_summaries
@@ -279,3 +280,25 @@ def test_as_of_date_must_be_an_iso_date(built, tmp_path, monkeypatch):
         ["compile", "--select", "fct_account_status", "--vars", "{as_of_date: 'yesterday'}"], tmp_path
     )
     assert not result.success
+
+
+def test_every_english_description_is_whole():
+    """An unquoted description with a comma in a YAML flow mapping ({meta: {description_en: a, b}}) is cut at the
+    comma, and the rest becomes a key without a value: the dbt docs then showed half a sentence."""
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+
+    cut = []
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            if "description_en" in node:
+                cut.extend(f"{where}: {key!r}" for key, value in node.items() if value is None)
+            for key, value in node.items():
+                walk(value, f"{where}/{node.get('name', key)}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+
+    for path in sorted(DBT_PROJECT_DIR.rglob("*.yml")):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.relative_to(DBT_PROJECT_DIR).as_posix())
+    assert not cut, cut
