@@ -1,12 +1,16 @@
 """The words a mission condition may use (domain.md §3): indicators, aggregations, operators.
 
-Every indicator is a column of `marts.fct_indicators_monthly` (or a per-client fact computed by the evaluator);
-the compiler only ever writes identifiers taken from this table, never text from the catalogue.
+Every indicator is a column of `marts.fct_indicators_monthly` (or a per-client fact computed by the evaluator),
+read from that mart's YAML; the compiler only ever writes identifiers taken from this table, never text from the
+catalogue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -18,37 +22,31 @@ class Indicator:
     minus: tuple[str, ...] = ()  # components subtracted in that sum, as int_fec__file_indicators_monthly does
 
 
-INDICATORS: dict[str, Indicator] = {
-    "revenue": Indicator("eur", ("revenue",)),
-    "purchases_consumed": Indicator("eur", ("purchases_consumed",)),
-    "external_charges": Indicator("eur", ("external_charges",)),
-    "value_added": Indicator("eur", ("gross_margin_goods", "production", "third_party_consumption"),
-                             minus=("third_party_consumption",)),
-    "payroll": Indicator("eur", ("payroll",)),
-    "ebitda": Indicator("eur", ("gross_margin_goods", "production", "third_party_consumption",
-                                "operating_subsidies", "taxes", "staff_costs"),
-                        minus=("third_party_consumption", "taxes", "staff_costs")),
-    "net_result": Indicator("eur", ("net_result",)),
-    "net_result_fiscal_ytd": Indicator("eur", ("net_result",), sum_of_lines=False),
-    "total_charges": Indicator("eur", ("total_charges",)),
-    "cash_net": Indicator("eur", ("cash_net",)),
-    "receivables": Indicator("eur", ("receivables",)),
-    "payables": Indicator("eur", ("payables",)),
-    "vat_collected": Indicator("eur", ("vat_collected",)),
-    "vat_deductible": Indicator("eur", ("vat_deductible",)),
-    "dso_days": Indicator("days", ("receivables", "revenue", "vat_collected"), sum_of_lines=False),
-    "dpo_days": Indicator("days", ("payables", "purchases_consumed", "external_charges", "vat_deductible"),
-                          sum_of_lines=False),
-    "revenue_rolling_12m": Indicator("eur", ("revenue",), sum_of_lines=False),
-    "payroll_rolling_12m": Indicator("eur", ("payroll",), sum_of_lines=False),
-    "estimated_headcount": Indicator("count", ("payroll",), sum_of_lines=False),
-    "top_customer_share_12m": Indicator("share", ("receivables",), sum_of_lines=False),
-    "equity": Indicator("eur", ("equity",)),
-    "share_capital": Indicator("eur", ("share_capital",)),
-    "suspense_471_balance": Indicator("eur", ("suspense_471",)),
-    "balance_sheet_total": Indicator("eur", ("balance_sheet_total",)),
-    "ledger_age_months": Indicator("months", per_month=False, sum_of_lines=False),
-}
+# The list of indicators has one owner: the YAML of the mart they are columns of, where each carries its unit, its
+# components and how it adds up (its `indicator` meta), with the per-client ones in the model's meta.
+INDICATORS_YAML = (Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts" / "accounting"
+                   / "fct_indicators_monthly.yml")
+
+
+def load_indicators(path: Path = INDICATORS_YAML) -> dict[str, Indicator]:
+    """Every indicator of the mart's YAML, monthly columns first (in column order), then the per-client ones."""
+    (model,) = (m for m in yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
+                if m["name"] == "fct_indicators_monthly")
+    indicators = {}
+    for column in model["columns"]:
+        if spec := column.get("config", {}).get("meta", {}).get("indicator"):
+            indicators[column["name"]] = _indicator(spec, per_month=True)
+    for name, spec in model["config"]["meta"]["indicators_per_client"].items():
+        indicators[name] = _indicator(spec, per_month=False)
+    return indicators
+
+
+def _indicator(spec: dict, per_month: bool) -> Indicator:
+    return Indicator(unit=spec["unit"], components=tuple(spec.get("components", ())), per_month=per_month,
+                     sum_of_lines=per_month and spec.get("sum_of_lines", True), minus=tuple(spec.get("minus", ())))
+
+
+INDICATORS: dict[str, Indicator] = load_indicators()
 
 AGGREGATIONS = ("sum", "avg", "min", "max")
 CHANGES = ("abs", "pct")  # change over N months: difference, or relative difference (share of the old value)
