@@ -94,10 +94,10 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
                 # dbt's own log file (debug level: every query) would go to the step's artefacts, removed below; its
                 # writing cost ~4 s of CPU a run (py-spy, three-file home). What matters reaches the run log.
                 "--log-level-file", "none"]
-        # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
-        # version of the project rebuilds them (and everything else) from the raw layer.
         if holds_incremental_models:
             load_great_expectations()  # while this process waits for dbt; the quality checks come next
+        # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
+        # version of the project rebuilds them (and everything else) from the raw layer.
         full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
         if full_refresh:
             log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
@@ -128,8 +128,12 @@ def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
 
 
 def _compiled_models(target_path: Path, events: list) -> dict[str, str]:
-    """The compiled SQL of each model built in this step, by unique id (read before the artefacts are removed)."""
-    results = json.loads((target_path / "run_results.json").read_text(encoding="utf-8"))["results"]
+    """The compiled SQL of each model built in this step, by unique id (read before the artefacts are removed);
+    none when dbt left no results (its column lineage is then missing, the step is not failed for it)."""
+    path = target_path / "run_results.json"
+    if not path.is_file():
+        return {}
+    results = json.loads(path.read_text(encoding="utf-8"))["results"]
     built = {e.metadata["unique_id"].value for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata}
     return {r["unique_id"]: r["compiled_code"] for r in results if r["unique_id"] in built and r.get("compiled_code")}
 

@@ -17,7 +17,7 @@ log = logging.getLogger("vigie.summaries")
 def build_client_summaries(dbt: DbtSteps) -> list:
     """The summaries asset and its grounding check."""
     key = get_asset_key_for_source([dbt.outputs], "summaries")
-    facts_key = dbt.key_for("int_summaries__client_facts")
+    facts_key = dbt.key_for("client_summary_facts")
 
     @dg.asset(
         key=key, group_name="summaries", kinds={"duckdb", "openai"},

@@ -29,9 +29,9 @@ from decimal import Decimal
 
 from assets.warehouse import fetch_dicts, relation_exists
 
-FACTS_TABLE = "intermediate.int_summaries__client_facts"
+FACTS_TABLE = "marts.client_summary_facts"
 MISSIONS_TABLE = "opportunities.opportunity_history"
-INTERACTIONS_WINDOW_MONTHS = 6  # card 4's window, as int_summaries__client_facts computes it
+INTERACTIONS_WINDOW_MONTHS = 6  # card 4's window, as client_summary_facts computes it
 
 EMAIL_MARK, PHONE_MARK, PERSON_MARK = "[email]", "[phone]", "[person]"
 IBAN_MARK, NIR_MARK, CARD_MARK = "[iban]", "[social-security-number]", "[card]"
@@ -229,7 +229,7 @@ def load_client_facts(con, redactor: Redactor | None = None) -> list[ClientFacts
 
 
 def client_facts(row: dict, missions: list[dict], redactor: Redactor) -> ClientFacts:
-    """One client's facts from its int_summaries__client_facts row and its open missions."""
+    """One client's facts from its client_summary_facts row and its open missions."""
     facts = {
         "client_name": row["client_name"] or row["client_id"],
         "relationship": {

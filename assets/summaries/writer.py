@@ -98,7 +98,7 @@ class _ModelCards:
 
 def write_client_summaries(con, *, language: str, refresh: bool = False,
                            settings: SummarySettings | None = None) -> SummaryReport:
-    """(Re)write summaries.client_summaries from intermediate.int_summaries__client_facts.
+    """(Re)write summaries.client_summaries from marts.client_summary_facts.
 
     `con`: an open read-write DuckDB connection to the warehouse; `settings`: None reads the environment
     (OPENAI_API_KEY, OPENAI_BASE_URL, VIGIE_OPENAI_MODEL); `refresh`: ask the model again even for clients

@@ -302,3 +302,17 @@ def test_every_english_description_is_whole():
     for path in sorted(DBT_PROJECT_DIR.rglob("*.yml")):
         walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.relative_to(DBT_PROJECT_DIR).as_posix())
     assert not cut, cut
+
+
+def test_no_intermediate_model_reads_a_mart(built):
+    """The layers read downward only: staging reads sources, intermediate reads staging and intermediate, marts read
+    anything below. A model built from marts (the summaries' facts) is a mart itself, in an unpublished folder."""
+    _, _, target = built
+    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    layer = {uid: node["fqn"][1] for uid, node in nodes.items() if node["resource_type"] == "model"}
+    upward = [(uid, parent) for uid, node in nodes.items() if layer.get(uid) in ("staging", "intermediate")
+              for parent in node["depends_on"]["nodes"] if layer.get(parent) == "marts"]
+    assert upward == []
+    assert {layer[uid] for uid in layer if layer[uid] not in ("staging", "intermediate", "marts")} == set()
+    facts = nodes["model.vigie.client_summary_facts"]
+    assert "published" not in facts["tags"] and facts["access"] == "protected"

@@ -1,4 +1,4 @@
-"""Builds int_summaries__client_facts on the sample raw layer plus generated CRM notes, and checks it against the
+"""Builds client_summary_facts on the sample raw layer plus generated CRM notes, and checks it against the
 definitions of domain.md §4: client accounts only, cards 1 to 3 as in fct_client_sales, card 4 the notes of the
 last six months, newest first."""
 
@@ -83,7 +83,7 @@ def built(tmp_path_factory, notes):
     warehouse = root / "vigie.duckdb"
     build_sample_warehouse(warehouse)
     _insert_notes(warehouse, notes)
-    return warehouse, build_models(warehouse, root, ["int_summaries__client_facts"], AS_OF.isoformat())
+    return warehouse, build_models(warehouse, root, ["client_summary_facts"], AS_OF.isoformat())
 
 
 @pytest.fixture(scope="module")
@@ -99,14 +99,14 @@ def warehouse(built):
 
 @pytest.fixture(scope="module")
 def facts(warehouse) -> dict[str, dict]:
-    rows = fetch_dicts(warehouse, "SELECT * FROM intermediate.int_summaries__client_facts")
+    rows = fetch_dicts(warehouse, "SELECT * FROM marts.client_summary_facts")
     return {row["client_id"]: row for row in rows}
 
 
 def test_build_passes_the_model_tests(built):
     _, result = built
     assert result.success, result.exception
-    results = [r for r in result.result.results if "int_summaries__client_facts" in r.node.unique_id]
+    results = [r for r in result.result.results if "client_summary_facts" in r.node.unique_id]
     kinds = {r.node.resource_type for r in results}
     assert {"model", "unit_test", "test"} <= {str(kind) for kind in kinds}
     assert {str(r.status) for r in results} <= {"pass", "success"}
@@ -157,7 +157,7 @@ def test_a_client_without_notes_has_an_empty_list(facts):
 def test_columns_are_typed_as_the_summaries_tests_build_them(warehouse):
     columns = warehouse.execute(
         "SELECT column_name, data_type FROM duckdb_columns()"
-        " WHERE schema_name = 'intermediate' AND table_name = 'int_summaries__client_facts' ORDER BY column_index"
+        " WHERE schema_name = 'marts' AND table_name = 'client_summary_facts' ORDER BY column_index"
     ).fetchall()
     # tests/summaries builds this table by hand: the same columns, the same types
     assert [(name, kind.replace(" ", "")) for name, kind in columns] == list(FACTS_COLUMNS.items())

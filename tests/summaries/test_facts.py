@@ -111,7 +111,7 @@ def test_the_hash_is_stable_across_reads_and_follows_the_facts(warehouse_path):
         first = {c.client_id: c.facts_hash for c in load_client_facts(con)}
     with duckdb.connect(str(warehouse_path)) as con:
         assert {c.client_id: c.facts_hash for c in load_client_facts(con)} == first
-        con.execute("UPDATE intermediate.int_summaries__client_facts SET average_basket = 493.83"
+        con.execute("UPDATE marts.client_summary_facts SET average_basket = 493.83"
                     " WHERE client_id = ?", [DUMAS])
         changed = {c.client_id: c.facts_hash for c in load_client_facts(con)}
     assert len(set(first.values())) == 3
@@ -121,6 +121,6 @@ def test_the_hash_is_stable_across_reads_and_follows_the_facts(warehouse_path):
 
 def test_the_hash_does_not_move_with_the_reference_date(con):
     before = {c.client_id: c.facts_hash for c in load_client_facts(con)}
-    con.execute("UPDATE intermediate.int_summaries__client_facts"
+    con.execute("UPDATE marts.client_summary_facts"
                 " SET as_of_date = as_of_date + 1, interactions_from = interactions_from + 1")
     assert {c.client_id: c.facts_hash for c in load_client_facts(con)} == before

@@ -162,7 +162,7 @@ def test_an_unchanged_client_is_not_sent_again(con, fake_openai):
 def test_a_changed_client_another_language_or_model_is_sent_again(con, fake_openai):
     settings = llm_settings(fake_openai)
     write_client_summaries(con, language="fr", settings=settings)
-    con.execute("UPDATE intermediate.int_summaries__client_facts SET invoices_late_count = 3 WHERE client_id = ?",
+    con.execute("UPDATE marts.client_summary_facts SET invoices_late_count = 3 WHERE client_id = ?",
                 [DUMAS])
     report = write_client_summaries(con, language="fr", settings=settings)
     assert [block(b, "facts")["client_name"] for b in fake_openai.requests[3:]] == ["Boulangerie Dumas"]
@@ -350,7 +350,7 @@ def test_template_words_that_passed_for_the_same_facts_are_not_checked_again(con
     write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
     assert checked == []
 
-    con.execute("UPDATE intermediate.int_summaries__client_facts SET invoices_late_count = invoices_late_count + 1"
+    con.execute("UPDATE marts.client_summary_facts SET invoices_late_count = invoices_late_count + 1"
                 " WHERE client_id = ?", [DUMAS])
     write_client_summaries(con, language="fr", settings=SummarySettings(api_key=None))
     assert checked == [DUMAS] and _rows(con)[DUMAS]["grounding_status"] == "passed"

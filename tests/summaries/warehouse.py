@@ -102,12 +102,12 @@ def build_warehouse(path: Path, *, clients: list[dict] = CLIENTS, with_missions:
                     with_people: bool = True) -> Path:
     con = duckdb.connect(str(path))
     try:
-        con.execute("CREATE SCHEMA intermediate")
-        con.execute(f"CREATE TABLE intermediate.int_summaries__client_facts"
+        con.execute("CREATE SCHEMA marts")
+        con.execute(f"CREATE TABLE marts.client_summary_facts"
                     f" ({', '.join(f'{name} {kind}' for name, kind in FACTS_COLUMNS.items())})")
         if clients:
             con.executemany(
-                f"INSERT INTO intermediate.int_summaries__client_facts ({', '.join(FACTS_COLUMNS)})"
+                f"INSERT INTO marts.client_summary_facts ({', '.join(FACTS_COLUMNS)})"
                 f" VALUES ({', '.join('?' for _ in FACTS_COLUMNS)})",
                 [[client.get(name, DEFAULT_DATES.get(name)) for name in FACTS_COLUMNS] for client in clients],
             )
