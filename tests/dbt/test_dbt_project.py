@@ -316,3 +316,26 @@ def test_no_intermediate_model_reads_a_mart(built):
     assert {layer[uid] for uid in layer if layer[uid] not in ("staging", "intermediate", "marts")} == set()
     facts = nodes["model.vigie.client_summary_facts"]
     assert "published" not in facts["tags"] and facts["access"] == "protected"
+
+
+def test_what_a_document_status_means_is_read_from_the_seed_once():
+    """'Invoices that count' was spelled in three models. The seed crm_document_statuses says what each status
+    means, staging reads it once (is_counted, is_accepted, is_awaiting_answer), and no model above staging lists
+    the statuses that only say that."""
+    import csv
+
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+
+    with (DBT_PROJECT_DIR / "seeds" / "crm_document_statuses.csv").open(encoding="utf-8") as seed:
+        rows = list(csv.DictReader(seed))
+    counted = {(r["document_type"], r["status"]) for r in rows if r["is_counted"] == "true"}
+    assert counted == {("invoice", s) for s in ("due", "payinprogress", "paid", "late")} | {
+        ("credit_note", s) for s in ("stored", "partialspend", "spent")}
+    # the statuses that matter only through a flag (paid and late also decide a payment state, sent and read
+    # split the pending quotes: those are read where they are used)
+    statuses = {"payinprogress", "stored", "partialspend", "spent", "accepted", "advanced", "partialinvoiced",
+                "invoiced"}
+    assert statuses <= {r["status"] for r in rows}
+    spelled = [(path.name, status) for path in (DBT_PROJECT_DIR / "models").rglob("*.sql")
+               if "staging" not in path.parts for status in statuses if f"'{status}'" in path.read_text("utf-8")]
+    assert spelled == []

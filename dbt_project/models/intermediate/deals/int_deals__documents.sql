@@ -1,6 +1,7 @@
 -- Every document that counts toward a known deal (domain.md §5, seed 002), in one shape so fct_deals
 -- aggregates a single table:
---   invoice      the deal's invoices that count (due, payinprogress, paid, late): sales, excl. tax;
+--   invoice      the deal's invoices that count (is_counted, from seed crm_document_statuses: due,
+--                payinprogress, paid, late): sales, excl. tax;
 --   credit_note  credit notes that count (stored, partialspend, spent) on such an invoice: negative sales;
 --                a credit note on a cancelled or draft invoice is left out, the invoice being already out;
 --   purchase     purchases booked on the deal: excl. tax;
@@ -11,8 +12,6 @@
 -- d'un document de vente ou d'achat est incohérente avec l'affaire"); an empty date on either side is no bound.
 -- Documents naming a deal or invoice that does not exist are listed in rpt_unmatched_records.
 
-{% set counted_invoice_statuses = "('due', 'payinprogress', 'paid', 'late')" %}
-{% set counted_credit_note_statuses = "('stored', 'partialspend', 'spent')" %}
 
 with
 
@@ -25,7 +24,7 @@ deals as (
 invoices as (
 
     select * from {{ ref('stg_crm__invoices') }}
-    where invoice_id is not null and status in {{ counted_invoice_statuses }}
+    where invoice_id is not null and is_counted
     qualify row_number() over (partition by invoice_id order by _source_file, _line_number) = 1
 
 ),
@@ -33,7 +32,7 @@ invoices as (
 credit_notes as (
 
     select * from {{ ref('stg_crm__credit_notes') }}
-    where credit_note_id is not null and status in {{ counted_credit_note_statuses }}
+    where credit_note_id is not null and is_counted
     qualify row_number() over (partition by credit_note_id order by _source_file, _line_number) = 1
 
 ),

@@ -4,12 +4,6 @@
 -- date do not exist yet for it and count nowhere; a document without a date is kept (its date is unknown, not
 -- future).
 
-{%- set billed_invoice_statuses = ['due', 'payinprogress', 'paid', 'late'] -%}
-{%- set billed_credit_note_statuses = ['stored', 'partialspend', 'spent'] -%}
-{#- Every estimate status that says the client said yes: accepted, and the later stages of an accepted quote
-    (deposit invoiced, partly invoiced, invoiced). -#}
-{%- set accepted_estimate_statuses = ['accepted', 'advanced', 'partialinvoiced', 'invoiced'] %}
-
 with
 
 company_clients as (
@@ -59,7 +53,9 @@ unioned as (
         cast(null as date) as expiry_date,
         total_excl_tax,
         total_incl_tax,
-        {{ is_one_of('status', billed_invoice_statuses) }} as has_billed_status
+        is_counted,
+        false as is_accepted,
+        false as is_awaiting_answer
     from invoices
 
     union all
@@ -76,7 +72,9 @@ unioned as (
         cast(null as date) as expiry_date,
         total_excl_tax,
         total_incl_tax,
-        {{ is_one_of('status', billed_credit_note_statuses) }} as has_billed_status
+        is_counted,
+        false as is_accepted,
+        false as is_awaiting_answer
     from credit_notes
 
     union all
@@ -93,7 +91,9 @@ unioned as (
         expiry_date,
         total_excl_tax,
         total_incl_tax,
-        false as has_billed_status
+        false as is_counted,
+        is_accepted,
+        is_awaiting_answer
     from estimates
 
 ),
@@ -115,15 +115,13 @@ classified as (
 
     select
         *,
-        coalesce(exists_at_as_of and has_billed_status, false) as is_billed,
+        -- what each status means (counted in billing, accepted, awaiting an answer) comes from staging, which
+        -- reads it from the seed crm_document_statuses; the reference date decides the rest
+        coalesce(exists_at_as_of and is_counted, false) as is_billed,
+        coalesce(exists_at_as_of and document_type = 'estimate' and is_accepted, false) as is_accepted_quote,
+        -- a quote still waiting for the client's answer, and not past its expiry date
         coalesce(
-            exists_at_as_of and document_type = 'estimate'
-            and {{ is_one_of('status', accepted_estimate_statuses) }},
-            false
-        ) as is_accepted_quote,
-        -- a quote still waiting for the client's answer: sent or read, and not past its expiry date
-        coalesce(
-            exists_at_as_of and document_type = 'estimate' and status in ('sent', 'read')
+            exists_at_as_of and document_type = 'estimate' and is_awaiting_answer
             and coalesce(expiry_date >= {{ as_of_date() }}, true),
             false
         ) as is_pending_quote

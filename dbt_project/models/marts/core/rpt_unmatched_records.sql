@@ -272,7 +272,7 @@ unmatched_purchases as (
 counted_invoices as (
 
     select * from {{ ref('stg_crm__invoices') }}
-    where invoice_id is not null and status in ('due', 'payinprogress', 'paid', 'late')
+    where invoice_id is not null and is_counted  -- staging reads what counts from seed crm_document_statuses
     qualify row_number() over (partition by invoice_id order by _source_file, _line_number) = 1
 
 ),
@@ -307,7 +307,7 @@ unmatched_invoices as (
 counted_credit_notes as (
 
     select * from {{ ref('stg_crm__credit_notes') }}
-    where credit_note_id is not null and status in ('stored', 'partialspend', 'spent')
+    where credit_note_id is not null and is_counted
     qualify row_number() over (partition by credit_note_id order by _source_file, _line_number) = 1
 
 ),

@@ -1,6 +1,3 @@
-{%- set known_statuses = ['draft', 'sent', 'read', 'accepted', 'refused', 'expired', 'advanced', 'partialinvoiced',
-                          'invoiced', 'cancelled'] -%}
-
 with
 
 source as (
@@ -39,12 +36,24 @@ renamed as (
 
 ),
 
+statuses as (
+
+    -- what each declared status means to the firm (seed crm_document_statuses), read once here
+    select status, is_accepted, is_awaiting_answer
+    from {{ ref('crm_document_statuses') }}
+    where document_type = 'estimate'
+
+),
+
 flagged as (
 
     select
-        *,
-        {{ is_one_of('status', known_statuses) }} as is_known_status
+        renamed.*,
+        statuses.status is not null as is_known_status,
+        coalesce(statuses.is_accepted, false) as is_accepted,
+        coalesce(statuses.is_awaiting_answer, false) as is_awaiting_answer
     from renamed
+    left join statuses on renamed.status = statuses.status
 
 )
 

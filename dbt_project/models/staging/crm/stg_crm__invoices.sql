@@ -1,5 +1,3 @@
-{%- set known_statuses = ['draft', 'due', 'payinprogress', 'paid', 'late', 'cancelled'] -%}
-
 with
 
 source as (
@@ -39,12 +37,23 @@ renamed as (
 
 ),
 
+statuses as (
+
+    -- what each declared status means to the firm (seed crm_document_statuses), read once here
+    select status, is_counted
+    from {{ ref('crm_document_statuses') }}
+    where document_type = 'invoice'
+
+),
+
 flagged as (
 
     select
-        *,
-        {{ is_one_of('status', known_statuses) }} as is_known_status
+        renamed.*,
+        statuses.status is not null as is_known_status,
+        coalesce(statuses.is_counted, false) as is_counted
     from renamed
+    left join statuses on renamed.status = statuses.status
 
 )
 
