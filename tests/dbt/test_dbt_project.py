@@ -339,3 +339,24 @@ def test_what_a_document_status_means_is_read_from_the_seed_once():
     spelled = [(path.name, status) for path in (DBT_PROJECT_DIR / "models").rglob("*.sql")
                if "staging" not in path.parts for status in statuses if f"'{status}'" in path.read_text("utf-8")]
     assert spelled == []
+
+
+def test_the_warehouse_enforces_the_contracted_marts_keys(built, warehouse):
+    """The grain of each contracted mart is a primary key DuckDB enforces, and its key columns are NOT NULL: a
+    second row for the same client is refused by the table itself, not only reported by a test."""
+    _, _, target = built
+    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"].values()
+    declared = {n["name"]: c["columns"] for n in nodes if n["resource_type"] == "model"
+                for c in n.get("constraints", []) if c["type"] == "primary_key"}
+    assert {"fct_indicators_monthly", "dim_clients", "fct_deals", "rpt_fec_conformity"} <= set(declared)
+    enforced = dict(warehouse.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints()"
+        " WHERE schema_name = 'marts' AND constraint_type = 'PRIMARY KEY'").fetchall())
+    assert {table: list(columns) for table, columns in enforced.items()} == declared
+    client = warehouse.execute("SELECT client_id FROM marts.dim_clients LIMIT 1").fetchone()[0]
+    with pytest.raises(duckdb.ConstraintException):
+        warehouse.execute("INSERT INTO marts.dim_clients SELECT * FROM marts.dim_clients WHERE client_id = ?", [client])
+    # and a check: a month is its first day
+    with pytest.raises(duckdb.ConstraintException):
+        warehouse.execute("UPDATE marts.fct_indicators_monthly SET month = month + 1 WHERE (client_id, month) ="
+                          " (SELECT (client_id, month) FROM marts.fct_indicators_monthly LIMIT 1)")
