@@ -84,8 +84,8 @@ ranked as (
         month,
         count(*) as customers_12m,
         sum(invoiced_12m) as customer_invoiced_12m,
-        arg_max(customer_account, invoiced_12m) as top_customer_account,
-        arg_max(customer_label, invoiced_12m) as top_customer_label,
+        max_by(customer_account, invoiced_12m) as top_customer_account,
+        max_by(customer_label, invoiced_12m) as top_customer_label,
         max(invoiced_12m) as top_customer_invoiced_12m
     from windowed
     group by client_id, month

@@ -82,7 +82,7 @@ file_name as (
         'file_name' as check_id,
         case
             when not regexp_full_match(file_name, '[0-9]{9}FEC[0-9]{8}([.].*)?') then 1
-            when try_strptime(substr(file_name, 13, 8), '%Y%m%d') is null then 1
+            when {{ try_parse_compact_date('substr(file_name, 13, 8)') }} is null then 1
             when {{ luhn_sum('substr(file_name, 1, 9)') }} % 10 <> 0 then 1
             when substr(file_name, 1, 9) = '000000000' then 1  -- passes the Luhn check, names no company
             else 0

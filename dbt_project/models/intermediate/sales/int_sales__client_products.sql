@@ -45,7 +45,7 @@ per_product as (
         product_key,
         max(product_ref) as product_ref,
         -- names often carry the period ('Tenue comptable - 03/2026'): show the latest line's
-        arg_max(product_name, (document_date, document_id, line_no)) filter (where product_name is not null)
+        max_by(product_name, {{ row_of(['document_date', 'document_id', 'line_no']) }}) filter (where product_name is not null)
             as product_name,
         cast(coalesce(sum(quantity), 0) as decimal(18, 4)) as quantity,
         cast(coalesce(sum(total_excl_tax), 0) as decimal(18, 2)) as revenue_excl_tax,

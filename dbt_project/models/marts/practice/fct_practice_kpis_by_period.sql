@@ -101,7 +101,15 @@ group_methods as (
         sum(period_methods.documents_received) as documents
     from period_methods
     left join clients using (client_id)
-    group by all
+    group by
+        period_methods.granularity,
+        period_methods.period_start,
+        clients.collaborator_id,
+        clients.office_id,
+        clients.bookkeeping_by,
+        clients.bookkeeping_frequency,
+        coalesce(clients.is_deactivated, false),
+        period_methods.sending_method
 
 ),
 
@@ -119,7 +127,14 @@ group_methods_json as (
         to_json(map_from_entries(list_sort(list({'key': sending_method, 'value': documents}))))
             as received_by_method
     from group_methods
-    group by all
+    group by
+        granularity,
+        period_start,
+        collaborator_id,
+        office_id,
+        bookkeeping_by,
+        bookkeeping_frequency,
+        is_deactivated
 
 ),
 
@@ -147,7 +162,14 @@ grouped as (
         sum(client_periods.documents_pending) as documents_pending
     from client_periods
     left join clients using (client_id)
-    group by all
+    group by
+        client_periods.granularity,
+        client_periods.period_start,
+        clients.collaborator_id,
+        clients.office_id,
+        clients.bookkeeping_by,
+        clients.bookkeeping_frequency,
+        coalesce(clients.is_deactivated, false)
 
 ),
 
