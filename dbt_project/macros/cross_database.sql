@@ -1,18 +1,19 @@
-{#- What DuckDB and Spark SQL write differently, one macro each, dispatched on the adapter (issue 12): a model
-    calls the macro, never one engine's spelling. default__ is Spark's, the target of the scaled-out shape. -#}
+{#- What DuckDB and Spark SQL spell differently, one macro each, dispatched on the adapter (issue 12): a model
+    calls the macro, never one engine's spelling. Each has a DuckDB and a Spark implementation; the Spark ones are
+    untested until the project runs on Spark. What dbt's own cross-database macros cover (dbt.dateadd,
+    dbt.datediff...) is not repeated here. -#}
 
-{#- A row value that compares field by field (an ordering key for max_by): row(a, b) in DuckDB, struct(a, b) in
-    Spark. -#}
+{#- A row value that compares field by field (an ordering key for max_by). -#}
 {% macro row_of(columns) -%}
     {{ return(adapter.dispatch('row_of', 'vigie')(columns)) }}
 {%- endmacro %}
 
-{% macro default__row_of(columns) -%}
-    struct({{ columns | join(', ') }})
-{%- endmacro %}
-
 {% macro duckdb__row_of(columns) -%}
     row({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_of(columns) -%}
+    struct({{ columns | join(', ') }})
 {%- endmacro %}
 
 {#- A YYYYMMDD text as a date, or null when it is not a real date (20230230). -#}
@@ -20,10 +21,23 @@
     {{ return(adapter.dispatch('try_parse_compact_date', 'vigie')(expr)) }}
 {%- endmacro %}
 
-{% macro default__try_parse_compact_date(expr) -%}
+{% macro duckdb__try_parse_compact_date(expr) -%}
+    try_strptime({{ expr }}, '%Y%m%d')
+{%- endmacro %}
+
+{% macro spark__try_parse_compact_date(expr) -%}
     try_to_timestamp({{ expr }}, 'yyyyMMdd')
 {%- endmacro %}
 
-{% macro duckdb__try_parse_compact_date(expr) -%}
-    try_strptime({{ expr }}, '%Y%m%d')
+{#- True when the whole text matches the regular expression (not a part of it); null for a null text. -#}
+{% macro matches_fully(expr, pattern) -%}
+    {{ return(adapter.dispatch('matches_fully', 'vigie')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__matches_fully(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__matches_fully(expr, pattern) -%}
+    ({{ expr }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}

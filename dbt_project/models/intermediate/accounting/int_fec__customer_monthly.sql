@@ -27,7 +27,7 @@ customer_lines as (
         account_number like '411%'
         and not is_opening
         and debit > 0
-        and (auxiliary_account_number is not null or not regexp_full_match(account_number, '4110*'))
+        and (auxiliary_account_number is not null or not {{ matches_fully('account_number', '4110*') }})
 
 ),
 

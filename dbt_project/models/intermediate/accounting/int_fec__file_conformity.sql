@@ -81,7 +81,7 @@ file_name as (
         sha256,
         'file_name' as check_id,
         case
-            when not regexp_full_match(file_name, '[0-9]{9}FEC[0-9]{8}([.].*)?') then 1
+            when not {{ matches_fully('file_name', '[0-9]{9}FEC[0-9]{8}([.].*)?') }} then 1
             when {{ try_parse_compact_date('substr(file_name, 13, 8)') }} is null then 1
             when {{ luhn_sum('substr(file_name, 1, 9)') }} % 10 <> 0 then 1
             when substr(file_name, 1, 9) = '000000000' then 1  -- passes the Luhn check, names no company
@@ -194,7 +194,7 @@ line_checks as (
     union all
     select file_index, line_number, 'account_number_format' as check_id
     from lines
-    where not regexp_matches(account_number, '^[0-9]{3}')
+    where not {{ matches_fully('account_number', '[0-9]{3}.*') }}
     union all
     select file_index, line_number, 'no_class_8_9_account' as check_id
     from lines
@@ -214,7 +214,8 @@ line_checks as (
     where lines.closing_date is not null
         and (
             lines.entry_date > lines.closing_date
-            or lines.entry_date <= lines.closing_date - to_months(cast(coalesce(checks.tolerance, 12) as integer))
+            or lines.entry_date
+            <= {{ dbt.dateadd('month', '-cast(coalesce(checks.tolerance, 12) as integer)', 'lines.closing_date') }}
         )
 
 ),

@@ -54,7 +54,7 @@ reference_dates as (
         cast(date_trunc('month', month_end) as date) as month,
         month_end as reference_date
     from (
-        select last_day(cast({{ as_of_date() }} - to_months(months_ago.months_back) as date)) as month_end
+        select last_day(cast({{ dbt.dateadd('month', '-months_ago.months_back', as_of_date()) }} as date)) as month_end
         from range(1, {{ history_months }}) as months_ago (months_back)
     ) as previous_month_ends
 
