@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -61,7 +62,11 @@ def test_waiting_takes_the_lock_when_the_other_run_ends(tmp_path):
     lock_file = tmp_path / ".vigie.lock"
     other = _hold_in_subprocess(lock_file, "run-first")
     waited_for = []
-    subprocess.Popen(["sh", "-c", f"sleep 1; kill {other.pid}"])
+    # the other run dies in a second, killed -9 from this process: once in the full suite, a SIGTERM sent through
+    # `sh -c "sleep 1; kill"` did not end the holder within the 30 s (cause not found), and SIGKILL cannot be
+    # caught or ignored
+    killer = threading.Timer(1.0, other.kill)
+    killer.start()
     with hold_home(lock_file, run_id="run-second", wait=True, timeout_seconds=30, on_wait=waited_for.append):
         assert run_lock.read_holder(lock_file).run_id == "run-second"
     other.wait()
