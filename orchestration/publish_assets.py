@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from dagster_dbt import DbtProject
 
+from assets.column_lineage import warehouse_schemas
 from assets.home import VigieHome
 from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_events, warehouse_relation
 from assets.publish import publish_run
@@ -118,11 +119,8 @@ def _at(timestamp: float) -> datetime:
 
 def _columns(con, datasets: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Columns and types of each warehouse dataset ("layer/name"); a published table has its mart's."""
-    rows = con.execute("SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns()"
-                       " ORDER BY schema_name, table_name, column_index").fetchall()
-    by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for schema, table, column, kind in rows:
-        by_table.setdefault((schema, table), []).append((column, kind))
+    by_table = {(schema, table): list(columns.items())
+                for (_, schema, table), columns in warehouse_schemas(con).items()}
     return {key: by_table.get(warehouse_relation(key), []) for key in datasets}
 
 
