@@ -9,6 +9,8 @@ ledger of any size in bounded memory and every row keeps its exact line number.
 from __future__ import annotations
 
 import codecs
+import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from assets.ingest.registry import FileRejected
 UTF8_BOM = codecs.BOM_UTF8
 ASCII_BYTES = bytes(range(128))
 BLANK_BYTES = b" \t\r\n" + UTF8_BOM  # a file of nothing else is empty
+NON_BLANK = re.compile(b"[^" + re.escape(BLANK_BYTES) + b"]")
 # Legal FEC encodings first: a tie between single-byte candidates goes to the legal one.
 SINGLE_BYTE_CANDIDATES = ("iso-8859-15", "cp1252", "cp850")
 LEGAL_ENCODINGS = {"utf-8", "iso-8859-15", "ascii"}
@@ -42,21 +45,29 @@ class TextChunk:
 
 
 def sniff_text_format(path: Path, block_size: int) -> TextFormat:
-    """Read the file once to choose its encoding; raise FileRejected when it is empty or binary."""
+    """Read the file once to choose its encoding; raise FileRejected when it is empty or binary. Each test is one
+    C-speed scan of the block (the 10 M-line bench spent 12 s here when it decoded and copied every block)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     is_utf8, is_ascii, has_content, head, only_crlf = True, True, False, b"", True
+    head_has_cr = False
     with path.open("rb") as handle:
+        # no bigger than the file: reading a small file into a chunk-sized buffer costs more than the read
+        block_size = max(1, min(block_size, os.fstat(handle.fileno()).st_size))
         while block := handle.read(block_size):
-            head = head or block
-            has_content = has_content or bool(block.strip(BLANK_BYTES))
+            if not head:
+                head = block
+            has_content = has_content or NON_BLANK.search(block) is not None
             if b"\x00" in block:
                 raise FileRejected("the file contains NUL bytes: it is binary or UTF-16, not a FEC text file")
             is_ascii = is_ascii and block.isascii()
-            is_utf8 = is_utf8 and _still_utf8(decoder, block)
-            only_crlf = only_crlf and block.count(b"\r") == block.count(b"\r\n")  # a CR LF cut in two: False
+            is_utf8 = is_utf8 and (is_ascii or _still_utf8(decoder, block))
+            carriage_returns = block.count(b"\r")
+            head_has_cr = head_has_cr or (block is head and carriage_returns > 0)
+            # a CR LF cut in two by the block boundary counts as a lone CR: the file is then transcoded
+            only_crlf = only_crlf and carriage_returns == (block.count(b"\r\n") if carriage_returns else 0)
     if not has_content:
         raise FileRejected("the file is empty")
-    is_utf8 = is_utf8 and _still_utf8(decoder, b"", final=True)
+    is_utf8 = is_utf8 and (is_ascii or _still_utf8(decoder, b"", final=True))
     bom = head.startswith(UTF8_BOM)
     if is_ascii:
         encoding = "ascii"
@@ -64,7 +75,7 @@ def sniff_text_format(path: Path, block_size: int) -> TextFormat:
         encoding = "utf-8"
     else:
         encoding = guess_single_byte_encoding(path, block_size)
-    return TextFormat(encoding, bom and encoding == "utf-8", _line_ending(head), only_crlf)
+    return TextFormat(encoding, bom and encoding == "utf-8", _line_ending(head) if head_has_cr else "LF", only_crlf)
 
 
 def _still_utf8(decoder, block: bytes, final: bool = False) -> bool:
