@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,6 +88,22 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dic
     cursor = con.execute(sql, params if isinstance(params, dict) else list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: Iterable[Sequence]) -> None:
+    """Append `rows` (values in the order of `columns`, name -> SQL type) to `table` in one statement.
+
+    executemany runs one statement per row: recording the 3 140 files of the 10 M-line bench that way cost ~5 s.
+    As in replace_table, values travel as text and DuckDB casts them to the column types.
+    """
+    records = [{c: None if v is None else str(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+    if not records:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    as_text = ", ".join(f'"{c}" VARCHAR' for c in columns)
+    casts = ", ".join(f'CAST("{c}" AS {t.replace(" NOT NULL", "")})' for c, t in columns.items())
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {casts}"
+                f" FROM (SELECT unnest(?::STRUCT({as_text})[], recursive := true))", [records])
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[dict]) -> None:

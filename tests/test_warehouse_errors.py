@@ -1,15 +1,16 @@
-"""replace_table inside a transaction: a value the table refuses is reported with its real cause (issue 9), not
-as DuckDB's "Current transaction is aborted" from a clean-up statement."""
+"""replace_table and insert_rows: values arrive exactly with their types; inside a transaction, a value the table
+refuses is reported with its real cause (issue 9), not as DuckDB's "Current transaction is aborted" from a clean-up
+statement."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
 import pytest
 
-from assets.warehouse import replace_table, transaction
+from assets.warehouse import insert_rows, replace_table, transaction
 
 COLUMNS = {"client_id": "VARCHAR NOT NULL", "price_max": "DECIMAL(18,2)", "first_detected_on": "DATE"}
 
@@ -44,3 +45,20 @@ def test_values_arrive_exactly_with_their_types_and_nulls():
     assert con.execute("SELECT * FROM marts.t ORDER BY client_id").fetchall() == [
         ("A", Decimal("12345678901234.56"), date(2026, 3, 31)), ("B", None, None)]
     assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
+
+
+def test_insert_rows_appends_every_row_in_one_statement_by_column_name():
+    con = duckdb.connect()
+    # the table's columns in another order than the rows': values go by name, not by position
+    con.execute("CREATE TABLE t (seen_at TIMESTAMP, note VARCHAR, amount DECIMAL(18,2) NOT NULL, n BIGINT)")
+    columns = {"n": "BIGINT", "amount": "DECIMAL(18,2) NOT NULL", "note": "VARCHAR", "seen_at": "TIMESTAMP"}
+    rows = [[1, Decimal("12345678901234.56"), "", datetime(2026, 12, 5, 8, 30, 0, 123456)],
+            [2, Decimal("-0.01"), None, None]] + [[n, Decimal(n), "l'écriture", None] for n in range(3, 2001)]
+    insert_rows(con, "t", columns, rows)
+    assert con.execute("SELECT count(*), sum(n) FROM t").fetchone() == (2000, 2001000)
+    assert con.execute("SELECT n, amount, note, seen_at FROM t WHERE n <= 3 ORDER BY n").fetchall() == [
+        (1, Decimal("12345678901234.56"), "", datetime(2026, 12, 5, 8, 30, 0, 123456)),
+        (2, Decimal("-0.01"), None, None), (3, Decimal("3.00"), "l'écriture", None)]
+    insert_rows(con, "t", columns, [])  # nothing to add is not an error
+    with pytest.raises(duckdb.ConstraintException, match="amount"):
+        insert_rows(con, "t", columns, [[9, None, "x", None]])

@@ -55,12 +55,16 @@ from assets.ingest.fec_text import (
 )
 from assets.ingest.registry import FileRejected, FileReport, Rejection, iter_files
 from assets.ingest.tabular import load_stamp
+from assets.warehouse import insert_rows
 
 log = logging.getLogger("vigie.ingest")
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 LONGEST_FISCAL_YEAR = timedelta(days=731)  # a first fiscal year may last up to 24 months
 FILES_TABLE = "vigie_fec_files"
+FILES_COLUMNS = {"file_index": "INTEGER", "siren": "VARCHAR", "closing_date": "DATE", "sha256": "VARCHAR",
+                 "file_path": "VARCHAR"}
+SOURCES_COLUMNS = {"file_index": "INTEGER", "path": "VARCHAR", "first_line": "BIGINT", "header_line": "BIGINT"}
 INSERT_COLUMNS = ["siren", "closing_date", *LINE_COLUMNS, "_file_sha256", "_source_file", "_line_number"]
 # The dbt seed of opening journals (à-nouveaux): a file whose entries open with one starts a fiscal year.
 OPENING_JOURNALS_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "opening_journals.csv"
@@ -209,9 +213,12 @@ def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
 
 def _register_files(con, rows: list[tuple]) -> None:
     """vigie_fec_files: what every row of each file read shares (file_index, siren, closing date, sha, path)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES_TABLE} (file_index INTEGER, siren VARCHAR,"
-                " closing_date DATE, sha256 VARCHAR, file_path VARCHAR)")
-    con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+    _create_work_table(con, FILES_TABLE, FILES_COLUMNS, rows)
+
+
+def _create_work_table(con, table: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    insert_rows(con, table, columns, rows)
 
 
 def _drop_work_tables(con) -> None:
@@ -248,9 +255,7 @@ class _LayoutLoader:
         self.parse_sql, self.repair_sql = chunk_sql(self.layout), repair_sql(self.layout)
 
     def load(self, sources: list[tuple[int, str, int, int]]) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCES_TABLE} (file_index INTEGER, path VARCHAR,"
-                         " first_line BIGINT, header_line BIGINT)")
-        self.con.executemany(f"INSERT INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?)", sources)
+        _create_work_table(self.con, SOURCES_TABLE, SOURCES_COLUMNS, sources)
         self.con.execute(self.parse_sql, {"paths": [path for _, path, _, _ in sources]})
         width = self.layout.field_count
         soft = ", ".join(f"count(*) FILTER ({c} AND problem IS NULL)" for c in SOFT_PROBLEMS)

@@ -32,8 +32,9 @@ from typing import Protocol
 
 import duckdb
 
+from assets.ingest.raw_tables import INGEST_FILES, INGEST_FLAGS, INGEST_REJECTIONS
 from assets.ingest.values import Flag
-from assets.warehouse import relation_exists, transaction
+from assets.warehouse import insert_rows, relation_exists, transaction
 
 log = logging.getLogger("vigie.ingest")
 
@@ -414,32 +415,23 @@ def _record(con, loader, version: _Version, report: FileReport, status: str, run
 def _record_many(con, loader, recorded: list[tuple[_Version, FileReport, str]], run_id: str) -> None:
     """One ingest_files row per file version, with its quarantined lines and flags, in a few statements."""
     now = datetime.now()
-    con.executemany(
-        "INSERT INTO raw.ingest_files (file_path, source, entity, client_id, sha256, supersede_key, version_rank_key,"
-        " status, rows_read, rows_loaded, rows_quarantined, warnings, details, superseded_by, loaded_at, run_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-        [[version.file_path, loader.source, report.entity, report.client_id, version.sha, report.supersede_key,
-          report.version_rank_key, status, report.rows_read, report.rows_loaded, report.rows_quarantined,
-          json.dumps(report.warnings, ensure_ascii=False),
-          json.dumps(report.details, ensure_ascii=False, default=str), now, run_id]
-         for version, report, status in recorded])
-    rejections = [[version.file_path, version.sha, r.line_number, r.reason, r.raw_line, run_id]
-                  for version, report, _ in recorded for r in report.rejections]
-    if rejections:
-        con.executemany(
-            "INSERT INTO raw.ingest_rejections (file_path, sha256, line_number, reason, raw_line, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)", rejections)
+    insert_rows(con, "raw.ingest_files", INGEST_FILES, (
+        [version.file_path, loader.source, report.entity, report.client_id, version.sha, report.supersede_key,
+         report.version_rank_key, status, report.rows_read, report.rows_loaded, report.rows_quarantined,
+         json.dumps(report.warnings, ensure_ascii=False),
+         json.dumps(report.details, ensure_ascii=False, default=str), None, now, run_id]
+        for version, report, status in recorded))
+    insert_rows(con, "raw.ingest_rejections", INGEST_REJECTIONS, (
+        [version.file_path, version.sha, r.line_number, r.reason, r.raw_line, run_id]
+        for version, report, _ in recorded for r in report.rejections))
     # flags a loader wrote itself (in SQL, for large files) get the run that recorded them
     con.execute("UPDATE raw.ingest_flags SET run_id = ? WHERE run_id IS NULL AND (file_path, sha256) IN"
                 " (SELECT (k.file_path, k.sha256) FROM (SELECT unnest(?::STRUCT(file_path VARCHAR,"
                 " sha256 VARCHAR)[]) AS k))",
                 [run_id, _version_keys([v for v, _, _ in recorded])])
-    flags = [[version.file_path, version.sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule,
-              f.flag.detail, run_id] for version, report, _ in recorded for f in report.flags]
-    if flags:
-        con.executemany(
-            "INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", flags)
+    insert_rows(con, "raw.ingest_flags", INGEST_FLAGS, (
+        [version.file_path, version.sha, f.line_number, f.flag.column_name, f.flag.value, f.flag.rule,
+         f.flag.detail, run_id] for version, report, _ in recorded for f in report.flags))
     for version, report, _ in recorded:
         for warning in report.warnings:
             log.debug("%s: %s", version.file_path, warning)
