@@ -5,6 +5,7 @@ Built by a factory from the home's manifest (orchestration/dbt_project.py), neve
 
 import json
 import logging
+import os
 import shutil
 import sysconfig
 from collections.abc import Iterator, Mapping
@@ -102,6 +103,7 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         if full_refresh:
             log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
                      "rebuilt in full")
+        os.environ.update(vigie.dbt_environment())  # the dbt subprocess inherits it
         invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
         try:
             # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.

@@ -21,6 +21,8 @@ from assets.home import VigieHome
 from assets.settings import Settings, ensure_settings_file, load_settings
 from assets.warehouse import connect, duckdb_config
 
+AS_OF_DATE_ENV = "VIGIE_AS_OF_DATE"
+
 
 class VigieResource(dg.ConfigurableResource):
     home: str = Field(default="", description="Vigie home directory; empty: $VIGIE_HOME, then ./vigie_home.")
@@ -65,6 +67,12 @@ class VigieResource(dg.ConfigurableResource):
     def duckdb_config(self) -> dict[str, str]:
         return duckdb_config(self.settings(), self.vigie_home)
 
+    def dbt_environment(self) -> dict[str, str]:
+        """The run's values dbt reads with env_var(): the reference date (macros/as_of_date.sql). As a var, its
+        change every morning made dbt parse the whole project again (6.3 s on the demo project, 2-core machine);
+        as an environment variable, only the files that read it are parsed again (3.8 s)."""
+        return {AS_OF_DATE_ENV: self.as_of_date().isoformat()}
+
     def connect_warehouse(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """Open the working DuckDB with the run's resource limits; the run lock makes this process its only user."""
         home = self.vigie_home
@@ -72,9 +80,9 @@ class VigieResource(dg.ConfigurableResource):
         return connect(home.warehouse_db, self.duckdb_config(), read_only=read_only)
 
     def dbt_vars(self) -> str:
+        """The run's settings dbt reads with var(); the reference date travels in dbt_environment."""
         settings = self.settings()
         return json.dumps({
-            "as_of_date": self.as_of_date().isoformat(),
             "language": settings.language,
             "practice_inactive_drop_pct": settings.practice_inactive_drop_pct,
         })

@@ -125,6 +125,7 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     from orchestration.definitions import build_definitions
     from orchestration.run_guard import process_tag
 
+    os.environ.update(vigie.dbt_environment())  # for this parse and the dbt steps' subprocesses
     prepare_manifest(home, vigie.dbt_vars())  # with the run's vars, so `dbt build` reuses this parse
     defs = build_definitions(home)
     job = defs.resolve_job_def(PIPELINE_JOB)

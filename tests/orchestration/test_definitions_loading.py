@@ -24,3 +24,29 @@ def test_three_processes_load_the_definitions_of_a_new_home_at_once(tmp_path):
     home_dbt = tmp_path / "home" / "warehouse" / "dbt"
     assert (home_dbt / "target" / "manifest.json").exists()
     assert not list(home_dbt.glob(".parse-*")), "no parse scratch folder stays behind"
+
+
+def test_a_new_reference_date_parses_again_only_the_files_that_read_it(tmp_path, monkeypatch):
+    """The reference date changes every morning. Passed as a dbt var, it made dbt parse the whole project again at
+    the first run of each day; passed in the environment, only the files that read it are parsed again."""
+    import json
+
+    from assets.home import VigieHome
+    from orchestration.dbt_project import prepare_manifest
+    from orchestration.resources import VigieResource
+
+    home = VigieHome.resolve(tmp_path / "home")
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
+    parsed = []
+    for day in ("2026-12-04", "2026-12-05"):
+        vigie = VigieResource(home=str(home.root), as_of=day)
+        for name, value in vigie.dbt_environment().items():
+            monkeypatch.setenv(name, value)
+        prepare_manifest(home, vigie.dbt_vars())
+        perf = json.loads((home.dbt_target / "perf_info.json").read_text(encoding="utf-8"))
+        parsed.append((perf["parsed_path_count"], perf["path_count"]))
+    (first, total), (second, _) = parsed
+    assert first == total > 200
+    assert 0 < second < total / 4, parsed
+    assert "2026-12" not in vigie.dbt_vars()
