@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
+SPARK_VENV := .venv-spark
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 export UV_PYTHON := $(PYTHON)
@@ -10,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 # otherwise recompile Dagster, dbt and Great Expectations from source (~10 s of a small run).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install check-defs demo test ui lint bench clean
+.PHONY: install spark-runtime check-defs demo test test-spark ui lint bench clean
 
 $(UV):
 	$(PYTHON) -m pip install --user --quiet uv
@@ -21,6 +22,14 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed
 
+# pyspark, apart from Vigie's environment (tests/spark/requirements.txt says why), for the Spark tests
+$(SPARK_VENV)/.installed: tests/spark/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing $(SPARK_VENV)
+	$(UV) pip install --quiet --require-hashes --python $(SPARK_VENV)/bin/python -r tests/spark/requirements.txt
+	touch $@
+
+spark-runtime: $(SPARK_VENV)/.installed
+
 # Exit code 2 means the run completed and listed input problems: the sample firm holds one on purpose.
 demo: install
 	$(VENV)/bin/vigie demo --home vigie_home || [ $$? -eq 2 ]
@@ -29,8 +38,12 @@ demo: install
 check-defs: install
 	VIGIE_HOME=$$(mktemp -d)/home $(VENV)/bin/dg check defs
 
-test: check-defs
+test: check-defs spark-runtime
 	$(VENV)/bin/pytest -n auto --dist loadgroup -q
+
+# The dbt project on a Spark Thrift Server started from pyspark (Java 17); `make test` runs these tests too.
+test-spark: install spark-runtime
+	$(VENV)/bin/pytest -q tests/spark
 
 ui: install
 	$(VENV)/bin/vigie ui --home vigie_home

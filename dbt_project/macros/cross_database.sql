@@ -1,6 +1,7 @@
 {#- What DuckDB and Spark SQL spell differently, one macro each, dispatched on the adapter (issue 12): a model
-    calls the macro, never one engine's spelling. Each has a DuckDB and a Spark implementation; the Spark ones are
-    untested until the project runs on Spark. What dbt's own cross-database macros cover (dbt.dateadd,
+    calls the macro, never one engine's spelling. Each has a DuckDB and a Spark implementation, and
+    tests/spark/test_cross_database_macros.py builds a probe of every one on both engines (a Spark Thrift Server
+    on 127.0.0.1) and compares the values. What dbt's own cross-database macros cover (dbt.dateadd,
     dbt.datediff...) is not repeated here. -#}
 
 {#- A row value that compares field by field (an ordering key for max_by). -#}

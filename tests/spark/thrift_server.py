@@ -1,0 +1,64 @@
+"""A Spark Thrift Server on 127.0.0.1, started from the pyspark package of .venv-spark (`make spark-runtime`; Java 17
+on the machine), for dbt-spark."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SPARK_VENV = REPOSITORY / ".venv-spark"
+STARTUP_SECONDS = 120  # 16 s on this 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def spark_home_in(venv: Path) -> Path:
+    """pyspark's folder in the Spark environment: its bin/spark-submit and jars make a Spark installation."""
+    found = sorted(venv.glob("lib/python3*/site-packages/pyspark/bin/spark-submit"))
+    if not found:
+        raise RuntimeError(f"no pyspark in {venv}: run `make spark-runtime` (make test does)")
+    return found[-1].parent.parent
+
+
+@contextmanager
+def thrift_server(workdir: Path):
+    """Yields the port of a running server; its warehouse and metastore live in `workdir`; killed on exit."""
+    spark_home = spark_home_in(SPARK_VENV)
+    port = _free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "thrift-server.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        [str(spark_home / "bin" / "spark-submit"),
+         "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2", "--master", "local[2]",
+         "--conf", f"spark.sql.warehouse.dir={workdir / 'warehouse'}", "--conf", "spark.ui.enabled=false",
+         "--conf", "spark.driver.memory=1g",
+         "--hiveconf", f"hive.server2.thrift.port={port}", "--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1",
+         "spark-internal"],
+        cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "SPARK_HOME": str(spark_home)})
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _listening(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Spark Thrift Server did not start; see {workdir / 'thrift-server.log'}")
+            time.sleep(0.5)
+        yield port
+    finally:
+        os.killpg(process.pid, 9)  # the JVM and whatever spark-submit started
+        process.wait()
+        log.close()
