@@ -8,10 +8,8 @@
 {%- endmacro %}
 
 {% macro default__normalise_siren(expr) -%}
-    case
-        when regexp_full_match(regexp_replace(trim({{ expr }}), '[ .]', '', 'g'), '[0-9]{9}')
-            then regexp_replace(trim({{ expr }}), '[ .]', '', 'g')
-    end
+    {%- set digits = vigie.replace_all_matches('trim(' ~ expr ~ ')', '[ .]', '') -%}
+    case when {{ vigie.matches_fully(digits, '[0-9]{9}') }} then {{ digits }} end
 {%- endmacro %}
 
 

@@ -42,3 +42,31 @@
 {% macro spark__matches_fully(expr, pattern) -%}
     ({{ expr }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
+
+
+{#- Every match of the regular expression replaced (DuckDB replaces the first one unless told 'g'). -#}
+{% macro replace_all_matches(expr, pattern, replacement) -%}
+    {{ return(adapter.dispatch('replace_all_matches', 'vigie')(expr, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro duckdb__replace_all_matches(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__replace_all_matches(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+
+{#- The type of a JSON document: DuckDB's JSON, a string on Spark (which has no JSON type). -#}
+{% macro type_json() -%}
+    {{ return(adapter.dispatch('type_json', 'vigie')()) }}
+{%- endmacro %}
+
+{% macro duckdb__type_json() -%}
+    json
+{%- endmacro %}
+
+{% macro spark__type_json() -%}
+    string
+{%- endmacro %}

@@ -21,7 +21,7 @@
 {#- Only YYYY-MM-DD is a date here (DuckDB's cast would also read 2025/03/01): the loader checks values with the
     same rule (assets/ingest/values.py), so a value read as NULL here was flagged or quarantined there. -#}
 {% macro default__parse_date(expr) -%}
-    case when regexp_full_match(left(trim({{ expr }}), 10), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}')
+    case when {{ vigie.matches_fully('left(trim(' ~ expr ~ '), 10)', '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') }}
         then try_cast(left(trim({{ expr }}), 10) as date) end
 {%- endmacro %}
 
@@ -33,8 +33,9 @@
 
 {#- Plain decimal notation only: no exponent (an export never writes 1e3; 1e30 is a broken cell). -#}
 {% macro default__parse_decimal(expr, precision, scale) -%}
-    case when regexp_full_match(replace(replace(trim({{ expr }}), ' ', ''), ',', '.'), '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)')
-        then try_cast(replace(replace(trim({{ expr }}), ' ', ''), ',', '.') as decimal({{ precision }}, {{ scale }})) end
+    {%- set text = "replace(replace(trim(" ~ expr ~ "), ' ', ''), ',', '.')" -%}
+    case when {{ vigie.matches_fully(text, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)') }}
+        then try_cast({{ text }} as decimal({{ precision }}, {{ scale }})) end
 {%- endmacro %}
 
 
@@ -43,7 +44,7 @@
 {%- endmacro %}
 
 {% macro default__parse_integer(expr) -%}
-    case when regexp_full_match(trim({{ expr }}), '[+-]?[0-9]+') then try_cast(trim({{ expr }}) as bigint) end
+    case when {{ vigie.matches_fully('trim(' ~ expr ~ ')', '[+-]?[0-9]+') }} then try_cast(trim({{ expr }}) as bigint) end
 {%- endmacro %}
 
 

@@ -237,12 +237,12 @@ reason_facts as (
             else coalesce(' (statut inconnu « ' || status || ' »)', ' (sans statut)')
         end
         || case
-            when is_running then ' en cours' || coalesce(' depuis le ' || cast(started_on as varchar), '')
-            when activity_kind = 'deal' then ' terminée le ' || cast(activity_date as varchar)
-            when status = 'won' then ' gagnée le ' || cast(activity_date as varchar)
-            when status = 'lost' then ' perdue le ' || cast(activity_date as varchar)
-            when status = 'cancelled' then ' annulée le ' || cast(activity_date as varchar)
-            else ' close le ' || cast(activity_date as varchar)
+            when is_running then ' en cours' || coalesce(' depuis le ' || cast(started_on as string), '')
+            when activity_kind = 'deal' then ' terminée le ' || cast(activity_date as string)
+            when status = 'won' then ' gagnée le ' || cast(activity_date as string)
+            when status = 'lost' then ' perdue le ' || cast(activity_date as string)
+            when status = 'cancelled' then ' annulée le ' || cast(activity_date as string)
+            else ' close le ' || cast(activity_date as string)
         end as fact_fr,
         case activity_kind
             when 'deal' then 'deal ''' || coalesce(activity_name, 'no. ' || activity_id, 'unnamed') || ''''
@@ -253,12 +253,12 @@ reason_facts as (
             else coalesce(' (unknown status ''' || status || ''')', ' (no status)')
         end
         || case
-            when is_running then ' in progress' || coalesce(' since ' || cast(started_on as varchar), '')
-            when activity_kind = 'deal' then ' ended on ' || cast(activity_date as varchar)
-            when status = 'won' then ' won on ' || cast(activity_date as varchar)
-            when status = 'lost' then ' lost on ' || cast(activity_date as varchar)
-            when status = 'cancelled' then ' cancelled on ' || cast(activity_date as varchar)
-            else ' closed on ' || cast(activity_date as varchar)
+            when is_running then ' in progress' || coalesce(' since ' || cast(started_on as string), '')
+            when activity_kind = 'deal' then ' ended on ' || cast(activity_date as string)
+            when status = 'won' then ' won on ' || cast(activity_date as string)
+            when status = 'lost' then ' lost on ' || cast(activity_date as string)
+            when status = 'cancelled' then ' cancelled on ' || cast(activity_date as string)
+            else ' closed on ' || cast(activity_date as string)
         end as fact_en
     from reason_activities
 
@@ -274,12 +274,12 @@ own_reasons as (
         case
             when reason_facts.fact_fr is null then
                 case own_statuses.own_status
-                    when 'prospect' then 'créé le ' || cast(own_statuses.created_date as varchar)
+                    when 'prospect' then 'créé le ' || cast(own_statuses.created_date as string)
                         || ', il y a 3 mois ou moins'
-                    when 'delaisse' then 'créé le ' || cast(own_statuses.created_date as varchar)
+                    when 'delaisse' then 'créé le ' || cast(own_statuses.created_date as string)
                         || ', il y a 3 à 6 mois, sans affaire ni opportunité'
                     else coalesce(
-                        'créé le ' || cast(own_statuses.created_date as varchar)
+                        'créé le ' || cast(own_statuses.created_date as string)
                         || ', il y a plus de 6 mois, sans affaire ni opportunité',
                         'sans affaire ni opportunité, date de création inconnue'
                     )
@@ -291,12 +291,12 @@ own_reasons as (
         case
             when reason_facts.fact_en is null then
                 case own_statuses.own_status
-                    when 'prospect' then 'created on ' || cast(own_statuses.created_date as varchar)
+                    when 'prospect' then 'created on ' || cast(own_statuses.created_date as string)
                         || ', 3 months ago or less'
-                    when 'delaisse' then 'created on ' || cast(own_statuses.created_date as varchar)
+                    when 'delaisse' then 'created on ' || cast(own_statuses.created_date as string)
                         || ', 3 to 6 months ago, with no deal nor opportunity'
                     else coalesce(
-                        'created on ' || cast(own_statuses.created_date as varchar)
+                        'created on ' || cast(own_statuses.created_date as string)
                         || ', more than 6 months ago, with no deal nor opportunity',
                         'no deal nor opportunity, creation date unknown'
                     )

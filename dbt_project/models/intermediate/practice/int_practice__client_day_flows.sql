@@ -71,7 +71,7 @@ joined as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
+        cast(client_id as string) as client_id,
         cast(day as date) as day,
         cast(documents_received as bigint) as documents_received,
         cast(received_to_review as bigint) as received_to_review,

@@ -16,9 +16,9 @@ documents as (
 counted as (
 
     select
-        cast(client_id as varchar) as client_id,
+        cast(client_id as string) as client_id,
         cast(received_date as date) as day,
-        cast(sending_method as varchar) as sending_method,
+        cast(sending_method as string) as sending_method,
         cast(count(*) as bigint) as documents_received
     from documents
     group by client_id, received_date, sending_method

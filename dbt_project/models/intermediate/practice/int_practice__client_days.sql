@@ -149,7 +149,7 @@ flagged as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
+        cast(client_id as string) as client_id,
         cast(day as date) as day,
         cast(documents_received as bigint) as documents_received,
         cast(documents_processed as bigint) as documents_processed,
@@ -162,7 +162,7 @@ final as (
         cast(documents_processed_last_30d as bigint) as documents_processed_last_30d,
         cast(documents_auto_processed_last_30d as bigint) as documents_auto_processed_last_30d,
         cast(inactivity_reason is not null as boolean) as is_inactive,
-        cast(inactivity_reason as varchar) as inactivity_reason
+        cast(inactivity_reason as string) as inactivity_reason
     from flagged
 
 )

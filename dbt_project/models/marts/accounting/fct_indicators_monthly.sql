@@ -87,7 +87,7 @@ enriched as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
+        cast(client_id as string) as client_id,
         cast(month as date) as month,
         cast(revenue as decimal(18, 2)) as revenue,
         cast(purchases_consumed as decimal(18, 2)) as purchases_consumed,
@@ -133,8 +133,8 @@ final as (
             as decimal(10, 1)
         ) as estimated_headcount,
         top_customer_share_12m,
-        cast(top_customer_account as varchar) as top_customer_account,
-        cast(source_file as varchar) as source_file
+        cast(top_customer_account as string) as top_customer_account,
+        cast(source_file as string) as source_file
     from enriched
 
 )

@@ -112,22 +112,22 @@ joined as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
-        cast(siren as varchar) as siren,
-        cast(name as varchar) as name,
-        cast(account_type as varchar) as account_type,
-        cast(parent_client_id as varchar) as parent_client_id,
-        cast(collaborator_id as varchar) as collaborator_id,
-        cast(office_id as varchar) as office_id,
-        cast(bookkeeping_by as varchar) as bookkeeping_by,
-        cast(bookkeeping_frequency as varchar) as bookkeeping_frequency,
+        cast(client_id as string) as client_id,
+        cast(siren as string) as siren,
+        cast(name as string) as name,
+        cast(account_type as string) as account_type,
+        cast(parent_client_id as string) as parent_client_id,
+        cast(collaborator_id as string) as collaborator_id,
+        cast(office_id as string) as office_id,
+        cast(bookkeeping_by as string) as bookkeeping_by,
+        cast(bookkeeping_frequency as string) as bookkeeping_frequency,
         cast(is_deactivated as boolean) as is_deactivated,
-        cast(naf as varchar) as naf,
-        cast(crm_company_id as varchar) as crm_company_id,
+        cast(naf as string) as naf,
+        cast(crm_company_id as string) as crm_company_id,
         cast(has_ledger as boolean) as has_ledger,
         cast(first_ledger_month as date) as first_ledger_month,
         cast(last_ledger_month as date) as last_ledger_month,
-        cast(account_category as varchar) as account_category
+        cast(account_category as string) as account_category
     from joined
 
 )

@@ -21,16 +21,16 @@ with_previous as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
+        cast(client_id as string) as client_id,
         cast(month as date) as month,
         cast(reference_date as date) as reference_date,
-        cast(status as varchar) as status,
-        cast(previous_status as varchar) as previous_status,
+        cast(status as string) as status,
+        cast(previous_status as string) as previous_status,
         cast(coalesce(previous_status <> status, false) as boolean) as status_changed,
-        cast(status_reason as varchar) as status_reason,
-        cast(status_reason_en as varchar) as status_reason_en,
-        cast(own_status as varchar) as own_status,
-        cast(status_source_client_id as varchar) as status_source_client_id,
+        cast(status_reason as string) as status_reason,
+        cast(status_reason_en as string) as status_reason_en,
+        cast(own_status as string) as own_status,
+        cast(status_source_client_id as string) as status_source_client_id,
         cast(last_deal_activity_date as date) as last_deal_activity_date,
         cast(last_opportunity_activity_date as date) as last_opportunity_activity_date,
         cast(has_deal_in_progress as boolean) as has_deal_in_progress,

@@ -220,7 +220,7 @@ unmatched_deal_companies as (
             when company_id is null then 'Deal "' || coalesce(deal_name, deal_id) || '" has no company'
             else 'Deal "' || coalesce(deal_name, deal_id) || '": company ' || company_id || ' is unknown'
         end as reason_en,
-        cast(null as varchar) as client_id,
+        cast(null as string) as client_id,
         start_date as record_date,
         _source_file as source_file,
         _line_number as line_number,
@@ -255,7 +255,7 @@ unmatched_purchases as (
             when purchases.deal_id is null then 'Purchase without a deal: it counts toward no deal'
             else 'Purchase booked on deal ' || purchases.deal_id || ', unknown to the CRM'
         end as reason_en,
-        cast(null as varchar) as client_id,
+        cast(null as string) as client_id,
         purchases.purchase_date as record_date,
         purchases._source_file as source_file,
         purchases._line_number as line_number,
@@ -368,18 +368,18 @@ unioned as (
 final as (
 
     select
-        cast(source as varchar) as source,
-        cast(entity as varchar) as entity,
-        cast(record_key as varchar) as record_key,
-        cast(match_target as varchar) as match_target,
-        cast(reason_code as varchar) as reason_code,
-        cast(reason as varchar) as reason,
-        cast(reason_en as varchar) as reason_en,
-        cast(client_id as varchar) as client_id,
+        cast(source as string) as source,
+        cast(entity as string) as entity,
+        cast(record_key as string) as record_key,
+        cast(match_target as string) as match_target,
+        cast(reason_code as string) as reason_code,
+        cast(reason as string) as reason,
+        cast(reason_en as string) as reason_en,
+        cast(client_id as string) as client_id,
         cast(record_date as date) as record_date,
-        cast(source_file as varchar) as source_file,
+        cast(source_file as string) as source_file,
         cast(line_number as bigint) as line_number,
-        cast(details as json) as details
+        cast(details as {{ vigie.type_json() }}) as details
     from unioned
 
 )

@@ -11,12 +11,12 @@ rejections as (
 final as (
 
     select
-        cast(file_path as varchar) as file_path,
+        cast(file_path as string) as file_path,
         cast(line_number as bigint) as line_number,
-        cast(reason as varchar) as reason,
-        cast(raw_line as varchar) as raw_line,
-        cast(sha256 as varchar) as sha256,
-        cast(run_id as varchar) as run_id
+        cast(reason as string) as reason,
+        cast(raw_line as string) as raw_line,
+        cast(sha256 as string) as sha256,
+        cast(run_id as string) as run_id
     from rejections
 
 )

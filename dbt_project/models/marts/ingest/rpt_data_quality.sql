@@ -71,7 +71,7 @@ undeclared_{{ loop.index }} as (
         _source_file as file_path,
         _line_number as line_number,
         '{{ column }}' as column_name,
-        cast({{ staged_column }} as varchar) as value,
+        cast({{ staged_column }} as string) as value,
         'undeclared_value' as rule,
         'value ''' || {{ staged_column }} || ''' in {{ column }} is not one the contract declares'
             as detail
@@ -85,7 +85,7 @@ undeclared_{{ loop.index }} as (
 {%- set compared = [] -%}
 {%- if execute -%}
     {%- for column in adapter.get_columns_in_relation(ref(model)) if not column.name.startswith('_') -%}
-        {%- do compared.append("coalesce(cast(" ~ adapter.quote(column.name) ~ " as varchar), '')") -%}
+        {%- do compared.append("coalesce(cast(" ~ adapter.quote(column.name) ~ " as string), '')") -%}
     {%- endfor -%}
 {%- endif %}
 duplicate_{{ loop.index }} as (
@@ -134,13 +134,13 @@ all_flags as (
 final as (
 
     select
-        cast(source as varchar) as source,
-        cast(file_path as varchar) as file_path,
+        cast(source as string) as source,
+        cast(file_path as string) as file_path,
         cast(line_number as bigint) as line_number,
-        cast(column_name as varchar) as column_name,
-        cast(value as varchar) as value,
-        cast(rule as varchar) as rule,
-        cast(detail as varchar) as detail
+        cast(column_name as string) as column_name,
+        cast(value as string) as value,
+        cast(rule as string) as rule,
+        cast(detail as string) as detail
     from all_flags
 
 )

@@ -172,18 +172,18 @@ failures as (
 final as (
 
     select
-        cast(files.file_path as varchar) as file_path,
-        cast(files.sha256 as varchar) as sha256,
-        cast(files.client_id as varchar) as client_id,
+        cast(files.file_path as string) as file_path,
+        cast(files.sha256 as string) as sha256,
+        cast(files.client_id as string) as client_id,
         cast(files.closing_date as date) as closing_date,
-        cast(checks.check_id as varchar) as check_id,
+        cast(checks.check_id as string) as check_id,
         cast(checks.position as integer) as check_position,
-        cast(checks.severity as varchar) as severity,
-        cast(case when coalesce(failures.failing_count, 0) = 0 then 'ok' else checks.severity end as varchar) as status,
+        cast(checks.severity as string) as severity,
+        cast(case when coalesce(failures.failing_count, 0) = 0 then 'ok' else checks.severity end as string) as status,
         cast(coalesce(failures.failing_count, 0) as bigint) as failing_count,
         to_json(coalesce(failures.lines[1:20], [])) as example_lines,
-        cast(checks.description_{{ var('language', 'fr') }} as varchar) as description,
-        cast(checks.reference as varchar) as reference
+        cast(checks.description_{{ var('language', 'fr') }} as string) as description,
+        cast(checks.reference as string) as reference
     from files
     cross join checks
     left join failures

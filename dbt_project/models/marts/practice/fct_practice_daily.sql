@@ -50,7 +50,7 @@ joined as (
 
     select
         client_days.*,
-        coalesce(received_by_method.received_by_method, cast('{}' as json)) as received_by_method,
+        coalesce(received_by_method.received_by_method, cast('{}' as {{ vigie.type_json() }})) as received_by_method,
         clients.collaborator_id,
         clients.office_id,
         clients.bookkeeping_by,
@@ -66,11 +66,11 @@ final as (
 
     select
         cast(day as date) as day,
-        cast(client_id as varchar) as client_id,
-        cast(collaborator_id as varchar) as collaborator_id,
-        cast(office_id as varchar) as office_id,
-        cast(bookkeeping_by as varchar) as bookkeeping_by,
-        cast(bookkeeping_frequency as varchar) as bookkeeping_frequency,
+        cast(client_id as string) as client_id,
+        cast(collaborator_id as string) as collaborator_id,
+        cast(office_id as string) as office_id,
+        cast(bookkeeping_by as string) as bookkeeping_by,
+        cast(bookkeeping_frequency as string) as bookkeeping_frequency,
         cast(is_deactivated as boolean) as is_deactivated,
         cast(documents_received as bigint) as documents_received,
         cast(documents_to_review as bigint) as documents_to_review,
@@ -78,13 +78,13 @@ final as (
         cast(documents_pending as bigint) as documents_pending,
         cast(documents_processed as bigint) as documents_processed,
         cast(documents_auto_processed as bigint) as documents_auto_processed,
-        cast(received_by_method as json) as received_by_method,
+        cast(received_by_method as {{ vigie.type_json() }}) as received_by_method,
         cast(documents_last_30d as bigint) as documents_last_30d,
         cast(documents_previous_30d as bigint) as documents_previous_30d,
         cast(documents_processed_last_30d as bigint) as documents_processed_last_30d,
         cast(documents_auto_processed_last_30d as bigint) as documents_auto_processed_last_30d,
         cast(is_inactive as boolean) as is_inactive,
-        cast(inactivity_reason as varchar) as inactivity_reason
+        cast(inactivity_reason as string) as inactivity_reason
     from joined
 
 )

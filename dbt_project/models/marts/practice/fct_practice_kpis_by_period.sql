@@ -177,7 +177,7 @@ joined as (
 
     select
         grouped.*,
-        coalesce(group_methods_json.received_by_method, cast('{}' as json)) as received_by_method
+        coalesce(group_methods_json.received_by_method, cast('{}' as {{ vigie.type_json() }})) as received_by_method
     from grouped
     left join group_methods_json
         on grouped.granularity = group_methods_json.granularity
@@ -193,21 +193,21 @@ joined as (
 final as (
 
     select
-        cast(granularity as varchar) as granularity,
+        cast(granularity as string) as granularity,
         cast(period_start as date) as period_start,
         cast(period_end as date) as period_end,
         cast(days_in_period as bigint) as days_in_period,
         cast(days_in_period = natural_end - period_start + 1 as boolean) as is_complete_period,
-        cast(collaborator_id as varchar) as collaborator_id,
-        cast(office_id as varchar) as office_id,
-        cast(bookkeeping_by as varchar) as bookkeeping_by,
-        cast(bookkeeping_frequency as varchar) as bookkeeping_frequency,
+        cast(collaborator_id as string) as collaborator_id,
+        cast(office_id as string) as office_id,
+        cast(bookkeeping_by as string) as bookkeeping_by,
+        cast(bookkeeping_frequency as string) as bookkeeping_frequency,
         cast(is_deactivated as boolean) as is_deactivated,
         cast(clients_count as bigint) as clients_count,
         cast(clients_with_documents as bigint) as clients_with_documents,
         cast(inactive_clients_count as bigint) as inactive_clients_count,
         cast(documents_received as bigint) as documents_received,
-        cast(received_by_method as json) as received_by_method,
+        cast(received_by_method as {{ vigie.type_json() }}) as received_by_method,
         cast(documents_processed as bigint) as documents_processed,
         cast(documents_auto_processed as bigint) as documents_auto_processed,
         {{ share('documents_auto_processed', 'documents_processed') }} as auto_processed_share,

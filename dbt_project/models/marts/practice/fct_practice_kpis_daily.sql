@@ -40,10 +40,10 @@ final as (
 
     select
         cast(day as date) as day,
-        cast(collaborator_id as varchar) as collaborator_id,
-        cast(office_id as varchar) as office_id,
-        cast(bookkeeping_by as varchar) as bookkeeping_by,
-        cast(bookkeeping_frequency as varchar) as bookkeeping_frequency,
+        cast(collaborator_id as string) as collaborator_id,
+        cast(office_id as string) as office_id,
+        cast(bookkeeping_by as string) as bookkeeping_by,
+        cast(bookkeeping_frequency as string) as bookkeeping_frequency,
         cast(is_deactivated as boolean) as is_deactivated,
         cast(clients_count as bigint) as clients_count,
         cast(inactive_clients_count as bigint) as inactive_clients_count,

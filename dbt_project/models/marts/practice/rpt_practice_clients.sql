@@ -118,7 +118,7 @@ joined as (
         coalesce(clients.is_deactivated, false) as is_deactivated,
         coalesce(active_rules.supplier_rules_count, 0) as supplier_rules_count,
         sending_methods.main_sending_method,
-        coalesce(sending_methods.received_by_method_last_30d, cast('{}' as json)) as received_by_method_last_30d,
+        coalesce(sending_methods.received_by_method_last_30d, cast('{}' as {{ vigie.type_json() }})) as received_by_method_last_30d,
         coalesce(regularity.weeks_with_documents_last_8w, 0) as weeks_with_documents_last_8w,
         last_documents.last_document_date
     from client_days
@@ -133,12 +133,12 @@ joined as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
-        cast(client_name as varchar) as client_name,
-        cast(collaborator_id as varchar) as collaborator_id,
-        cast(office_id as varchar) as office_id,
-        cast(bookkeeping_by as varchar) as bookkeeping_by,
-        cast(bookkeeping_frequency as varchar) as bookkeeping_frequency,
+        cast(client_id as string) as client_id,
+        cast(client_name as string) as client_name,
+        cast(collaborator_id as string) as collaborator_id,
+        cast(office_id as string) as office_id,
+        cast(bookkeeping_by as string) as bookkeeping_by,
+        cast(bookkeeping_frequency as string) as bookkeeping_frequency,
         cast(is_deactivated as boolean) as is_deactivated,
         cast({{ as_of }} as date) as as_of_date,
         cast(documents_last_30d as bigint) as documents_last_30d,
@@ -149,11 +149,11 @@ final as (
             end as decimal(7, 1)
         ) as documents_change_pct,
         cast(is_inactive as boolean) as is_inactive,
-        cast(inactivity_reason as varchar) as inactivity_reason,
+        cast(inactivity_reason as string) as inactivity_reason,
         cast(last_document_date as date) as last_document_date,
         cast({{ as_of }} - last_document_date as bigint) as days_since_last_document,
-        cast(main_sending_method as varchar) as main_sending_method,
-        cast(received_by_method_last_30d as json) as received_by_method_last_30d,
+        cast(main_sending_method as string) as main_sending_method,
+        cast(received_by_method_last_30d as {{ vigie.type_json() }}) as received_by_method_last_30d,
         cast(weeks_with_documents_last_8w as bigint) as weeks_with_documents_last_8w,
         cast(documents_to_review as bigint) as documents_to_review,
         cast(documents_ready as bigint) as documents_ready,

@@ -193,9 +193,9 @@ joined as (
         coalesce(document_totals.late_payments_count, 0) as late_payments_count,
         coalesce(opportunity_totals.open_opportunities_count, 0) as open_opportunities_count,
         coalesce(opportunity_totals.open_opportunities_amount, 0) as open_opportunities_amount,
-        coalesce(opportunity_totals.open_opportunities, cast('[]' as json)) as open_opportunities,
-        coalesce(top_products.top_products_by_quantity, cast('[]' as json)) as top_products_by_quantity,
-        coalesce(top_products.top_products_by_revenue, cast('[]' as json)) as top_products_by_revenue
+        coalesce(opportunity_totals.open_opportunities, cast('[]' as {{ vigie.type_json() }})) as open_opportunities,
+        coalesce(top_products.top_products_by_quantity, cast('[]' as {{ vigie.type_json() }})) as top_products_by_quantity,
+        coalesce(top_products.top_products_by_revenue, cast('[]' as {{ vigie.type_json() }})) as top_products_by_revenue
     from sales_clients
     cross join reference
     left join dim_clients using (client_id)
@@ -228,10 +228,10 @@ averaged as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
-        cast(account_type as varchar) as account_type,
+        cast(client_id as string) as client_id,
+        cast(account_type as string) as account_type,
         cast(as_of_date as date) as as_of_date,
-        cast(purchases_basis as varchar) as purchases_basis,
+        cast(purchases_basis as string) as purchases_basis,
         cast(first_purchase_date as date) as first_purchase_date,
         cast(last_purchase_date as date) as last_purchase_date,
         cast(total_purchases as decimal(18, 2)) as total_purchases,
@@ -247,18 +247,18 @@ final as (
         cast(quotes_read_count as bigint) as quotes_read_count,
         cast(open_opportunities_count as bigint) as open_opportunities_count,
         cast(open_opportunities_amount as decimal(18, 2)) as open_opportunities_amount,
-        cast(open_opportunities as json) as open_opportunities,
+        cast(open_opportunities as {{ vigie.type_json() }}) as open_opportunities,
         cast(json_object(
-            cast(current_year - 2 as varchar), cast(purchases_year_minus_2 as decimal(18, 2)),
-            cast(current_year - 1 as varchar), cast(purchases_year_minus_1 as decimal(18, 2)),
-            cast(current_year as varchar), cast(purchases_current_year as decimal(18, 2))
-        ) as json) as purchases_by_year,
+            cast(current_year - 2 as string), cast(purchases_year_minus_2 as decimal(18, 2)),
+            cast(current_year - 1 as string), cast(purchases_year_minus_1 as decimal(18, 2)),
+            cast(current_year as string), cast(purchases_current_year as decimal(18, 2))
+        ) as {{ vigie.type_json() }}) as purchases_by_year,
         cast(purchase_documents_last_3_years as bigint) as purchase_documents_last_3_years,
         -- n / 3 is a whole number or ends in .33.. or .66..: rounding the quotient is exact
         cast(round(purchase_documents_last_3_years / 3, 2) as decimal(10, 2)) as purchase_frequency,
         cast(cast(average_basket_cents as decimal(38, 0)) * 0.01 as decimal(18, 2)) as average_basket,
-        cast(top_products_by_quantity as json) as top_products_by_quantity,
-        cast(top_products_by_revenue as json) as top_products_by_revenue,
+        cast(top_products_by_quantity as {{ vigie.type_json() }}) as top_products_by_quantity,
+        cast(top_products_by_revenue as {{ vigie.type_json() }}) as top_products_by_revenue,
         cast(paid_invoices_count as bigint) as paid_invoices_count,
         cast(cast(avg_payment_tenths_of_days as decimal(38, 0)) * 0.1 as decimal(10, 1)) as avg_payment_days,
         cast(late_payments_count as bigint) as late_payments_count

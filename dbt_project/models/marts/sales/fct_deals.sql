@@ -106,9 +106,9 @@ final as (
 
     select
         ---------- contract columns
-        cast(deal_id as varchar) as deal_id,
-        cast(client_id as varchar) as client_id,
-        cast(status as varchar) as status,
+        cast(deal_id as string) as deal_id,
+        cast(client_id as string) as client_id,
+        cast(status as string) as status,
         cast(budget_labour as decimal(18, 2)) as budget_labour,
         cast(round(actual_labour_hours, 2) as decimal(12, 2)) as actual_labour_hours,
         cast(actual_labour_cost as decimal(18, 2)) as actual_labour_cost,
@@ -125,11 +125,11 @@ final as (
         ) as alert_date_inconsistent,
 
         ---------- the deal
-        cast(deal_name as varchar) as deal_name,
-        cast(mission_code as varchar) as mission_code,
-        cast(company_id as varchar) as crm_company_id,
-        cast(opportunity_id as varchar) as opportunity_id,
-        cast(owner_id as varchar) as owner_id,
+        cast(deal_name as string) as deal_name,
+        cast(mission_code as string) as mission_code,
+        cast(company_id as string) as crm_company_id,
+        cast(opportunity_id as string) as opportunity_id,
+        cast(owner_id as string) as owner_id,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
         cast(is_known_status as boolean) as is_known_status,

@@ -155,7 +155,7 @@ joined as (
 final as (
 
     select
-        cast(owner_id as varchar) as owner_id,
+        cast(owner_id as string) as owner_id,
         cast(month as date) as month,
         cast(open_count as bigint) as open_count,
         cast(open_amount as decimal(18, 2)) as open_amount,

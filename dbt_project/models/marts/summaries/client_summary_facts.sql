@@ -114,7 +114,7 @@ joined as (
         -- card 4: recent interactions
         reference.interactions_from,
         coalesce(interaction_lists.recent_interactions_count, 0) as recent_interactions_count,
-        coalesce(interaction_lists.recent_interactions, cast('[]' as json)) as recent_interactions
+        coalesce(interaction_lists.recent_interactions, cast('[]' as {{ vigie.type_json() }})) as recent_interactions
     from clients
     cross join reference
     left join client_sales using (client_id)
@@ -125,10 +125,10 @@ joined as (
 final as (
 
     select
-        cast(client_id as varchar) as client_id,
-        cast(client_name as varchar) as client_name,
+        cast(client_id as string) as client_id,
+        cast(client_name as string) as client_name,
         cast(as_of_date as date) as as_of_date,
-        cast(purchases_basis as varchar) as purchases_basis,
+        cast(purchases_basis as string) as purchases_basis,
         cast(first_purchase_date as date) as first_purchase_date,
         cast(last_purchase_date as date) as last_purchase_date,
         cast(total_purchases as decimal(18, 2)) as total_purchases,
@@ -141,18 +141,18 @@ final as (
         cast(quotes_read_count as bigint) as quotes_read_count,
         cast(open_opportunities_count as bigint) as open_opportunities_count,
         cast(open_opportunities_amount as decimal(18, 2)) as open_opportunities_amount,
-        cast(open_opportunities as json) as open_opportunities,
-        cast(purchases_by_year as json) as purchases_by_year,
+        cast(open_opportunities as {{ vigie.type_json() }}) as open_opportunities,
+        cast(purchases_by_year as {{ vigie.type_json() }}) as purchases_by_year,
         cast(purchase_frequency as decimal(10, 2)) as purchase_frequency,
         cast(average_basket as decimal(18, 2)) as average_basket,
-        cast(top_products_by_quantity as json) as top_products_by_quantity,
-        cast(top_products_by_revenue as json) as top_products_by_revenue,
+        cast(top_products_by_quantity as {{ vigie.type_json() }}) as top_products_by_quantity,
+        cast(top_products_by_revenue as {{ vigie.type_json() }}) as top_products_by_revenue,
         cast(paid_invoices_count as bigint) as paid_invoices_count,
         cast(avg_payment_days as decimal(10, 1)) as avg_payment_days,
         cast(late_payments_count as bigint) as late_payments_count,
         cast(interactions_from as date) as interactions_from,
         cast(recent_interactions_count as bigint) as recent_interactions_count,
-        cast(recent_interactions as json) as recent_interactions
+        cast(recent_interactions as {{ vigie.type_json() }}) as recent_interactions
     from joined
 
 )
