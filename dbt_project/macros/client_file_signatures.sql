@@ -2,7 +2,7 @@
     (int_fec__client_months). Whatever is computed from a client's ledger alone changes only when this set does:
     an incremental model keyed by client recomputes the clients whose fingerprint it does not hold yet. -#}
 {% macro client_file_signatures() -%}
-    select client_id, md5(string_agg(distinct file_sha256, ',' order by file_sha256)) as files_signature
+    select client_id, md5({{ vigie.sorted_distinct_text('file_sha256', ',') }}) as files_signature
     from {{ ref('int_fec__client_months') }}
     group by client_id
 {%- endmacro %}

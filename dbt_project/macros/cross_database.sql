@@ -40,7 +40,7 @@
 {%- endmacro %}
 
 {% macro spark__matches_fully(expr, pattern) -%}
-    ({{ expr }} rlike '^(?:{{ pattern }})$')
+    ({{ expr }} rlike '^(?:{{ pattern | replace('\\', '\\\\') }})$')
 {%- endmacro %}
 
 
@@ -53,8 +53,52 @@
     regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
 
+{#- Spark reads backslash escapes in string literals: a regex class like \p{L} needs its backslash doubled. -#}
 {% macro spark__replace_all_matches(expr, pattern, replacement) -%}
-    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+    regexp_replace({{ expr }}, '{{ pattern | replace('\\', '\\\\') }}', '{{ replacement }}')
+{%- endmacro %}
+
+
+{#- True when the text begins with the prefix. -#}
+{% macro starts_with(expr, prefix) -%}
+    {{ return(adapter.dispatch('starts_with', 'vigie')(expr, prefix)) }}
+{%- endmacro %}
+
+{% macro duckdb__starts_with(expr, prefix) -%}
+    starts_with({{ expr }}, {{ prefix }})
+{%- endmacro %}
+
+{% macro spark__starts_with(expr, prefix) -%}
+    startswith({{ expr }}, {{ prefix }})
+{%- endmacro %}
+
+
+{#- One row per date from `start` to `stop` (both included), every `unit` (day, month): a select-list item that
+    multiplies its row. -#}
+{% macro date_series_rows(start, stop, unit) -%}
+    {{ return(adapter.dispatch('date_series_rows', 'vigie')(start, stop, unit)) }}
+{%- endmacro %}
+
+{% macro duckdb__date_series_rows(start, stop, unit) -%}
+    cast(unnest(generate_series(cast({{ start }} as date), cast({{ stop }} as date), interval 1 {{ unit }})) as date)
+{%- endmacro %}
+
+{% macro spark__date_series_rows(start, stop, unit) -%}
+    explode(sequence(cast({{ start }} as date), cast({{ stop }} as date), interval 1 {{ unit }}))
+{%- endmacro %}
+
+
+{#- A CTE read more than once that DuckDB should inline rather than compute once and keep (each reader then reads
+    only the columns it needs); Spark decides alone. -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'vigie')()) }}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
 {%- endmacro %}
 
 
@@ -69,4 +113,60 @@
 
 {% macro spark__type_json() -%}
     string
+{%- endmacro %}
+
+
+{#- Lists (DuckDB) and arrays (Spark) of whole numbers, such as the line numbers a check shows as examples. -#}
+
+{#- Aggregate: the `n` smallest values of the group, in ascending order. -#}
+{% macro smallest_values(expr, n) -%}
+    {{ return(adapter.dispatch('smallest_values', 'vigie')(expr, n)) }}
+{%- endmacro %}
+
+{% macro duckdb__smallest_values(expr, n) -%}
+    min({{ expr }}, {{ n }})
+{%- endmacro %}
+
+{% macro spark__smallest_values(expr, n) -%}
+    slice(array_sort(collect_list({{ expr }})), 1, {{ n }})
+{%- endmacro %}
+
+{#- A list of one number, or an empty list when `expr` is null. -#}
+{% macro number_list_of(expr) -%}
+    {{ return(adapter.dispatch('number_list_of', 'vigie')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__number_list_of(expr) -%}
+    case when {{ expr }} is not null then [cast({{ expr }} as bigint)] else cast([] as bigint[]) end
+{%- endmacro %}
+
+{% macro spark__number_list_of(expr) -%}
+    case when {{ expr }} is not null then array(cast({{ expr }} as bigint)) else cast(array() as array<bigint>) end
+{%- endmacro %}
+
+{#- The first `n` items of a list, an empty list for null. -#}
+{% macro first_items(list_expr, n) -%}
+    {{ return(adapter.dispatch('first_items', 'vigie')(list_expr, n)) }}
+{%- endmacro %}
+
+{% macro duckdb__first_items(list_expr, n) -%}
+    coalesce({{ list_expr }}[1:{{ n }}], cast([] as bigint[]))
+{%- endmacro %}
+
+{% macro spark__first_items(list_expr, n) -%}
+    coalesce(slice({{ list_expr }}, 1, {{ n }}), cast(array() as array<bigint>))
+{%- endmacro %}
+
+
+{#- Aggregate: the distinct values of the group as one text, sorted and joined by `separator`. -#}
+{% macro sorted_distinct_text(expr, separator) -%}
+    {{ return(adapter.dispatch('sorted_distinct_text', 'vigie')(expr, separator)) }}
+{%- endmacro %}
+
+{% macro duckdb__sorted_distinct_text(expr, separator) -%}
+    string_agg(distinct {{ expr }}, '{{ separator }}' order by {{ expr }})
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_text(expr, separator) -%}
+    array_join(array_sort(collect_set({{ expr }})), '{{ separator }}')
 {%- endmacro %}

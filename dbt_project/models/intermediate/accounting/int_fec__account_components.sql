@@ -31,7 +31,7 @@ matches as (
         ) as prefix_rank
     from accounts
     inner join account_mapping
-        on starts_with(accounts.account_number, account_mapping.account_prefix)
+        on {{ vigie.starts_with('accounts.account_number', 'account_mapping.account_prefix') }}
 
 ),
 

@@ -36,7 +36,7 @@ files as (
 
 ),
 
-lines as not materialized (  -- each check reads the ledger's columns it needs, instead of a copy of all of them
+lines as {{ vigie.not_materialized() }} (  -- each check reads the ledger's columns it needs, instead of a copy of all of them
 
     select
         files.file_index,
@@ -235,7 +235,7 @@ entries as (
         min(entry_date) <> max(entry_date) as on_two_days,
         min(line_number) as first_line,
         -- posting to the result account (12) together with class 6 or 7 accounts closes the year
-        bool_or(starts_with(account_number, '12')) and bool_or(left(account_number, 1) in ('6', '7'))
+        bool_or({{ vigie.starts_with('account_number', "'12'") }}) and bool_or(left(account_number, 1) in ('6', '7'))
         as closes_the_year
     from lines
     group by file_index, journal_code, entry_number
@@ -400,7 +400,7 @@ line_failures as (
 
 failures as (
 
-    select files.sha256, line_failures.check_id, count(*) as failing_count, min(line_failures.line_number, 20) as lines
+    select files.sha256, line_failures.check_id, count(*) as failing_count, {{ vigie.smallest_values('line_failures.line_number', 20) }} as lines
     from line_failures
     inner join files on line_failures.file_index = files.file_index
     group by files.sha256, line_failures.check_id
@@ -409,7 +409,7 @@ failures as (
         files.sha256,
         numbering_problems.check_id,
         sum(numbering_problems.failing_count) as failing_count,
-        min(numbering_problems.line_number, 20) as lines
+        {{ vigie.smallest_values('numbering_problems.line_number', 20) }} as lines
     from numbering_problems
     inner join files on numbering_problems.file_index = files.file_index
     group by files.sha256, numbering_problems.check_id
@@ -418,7 +418,7 @@ failures as (
         sha256,
         check_id,
         failing_count,
-        case when failing_count > 0 and line_number is not null then [line_number] else [] end as lines
+        {{ vigie.number_list_of('case when failing_count > 0 then line_number end') }} as lines
     from (
         select * from file_name
         union all select * from encoding
@@ -435,7 +435,7 @@ final as (
         sha256 as file_sha256,
         check_id,
         cast(failing_count as bigint) as failing_count,
-        coalesce(lines[1:20], []) as example_lines
+        {{ vigie.first_items('lines', 20) }} as example_lines
     from failures
 
 )

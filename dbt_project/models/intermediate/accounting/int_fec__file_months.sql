@@ -21,7 +21,7 @@ covered_months as (
         file_sha256,
         client_id,
         closing_date,
-        cast(unnest(generate_series(first_entry_month, last_entry_month, interval 1 month)) as date) as month
+        {{ vigie.date_series_rows('first_entry_month', 'last_entry_month', 'month') }} as month
     from files
     where first_entry_month is not null
 

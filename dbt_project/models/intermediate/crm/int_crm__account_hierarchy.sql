@@ -1,6 +1,7 @@
 -- Every (parent account, subsidiary) pair at any depth: a group's subsidiaries, their own subsidiaries, and so on.
--- UNION (not UNION ALL) makes the recursion stop on a cycle written in the CRM (A parent of B parent of A): a pair
--- already found is not searched again.
+-- A cycle written in the CRM (A parent of B parent of A) would recurse forever: a chain cannot have more links than
+-- the CRM holds, so a longer one is going round a cycle and stops there, and no group is 64 levels deep (Spark
+-- allows 100 levels of recursion). UNION ALL, since Spark refuses UNION in a recursive CTE; `distinct` below.
 
 with recursive
 
@@ -14,21 +15,22 @@ parent_links as (
 
 descendants as (
 
-    select parent_client_id as ancestor_client_id, client_id as descendant_client_id
+    select parent_client_id as ancestor_client_id, client_id as descendant_client_id, 1 as depth
     from parent_links
 
-    union
+    union all
 
-    select descendants.ancestor_client_id, parent_links.client_id as descendant_client_id
+    select descendants.ancestor_client_id, parent_links.client_id as descendant_client_id, descendants.depth + 1
     from descendants
     inner join parent_links on descendants.descendant_client_id = parent_links.parent_client_id
+    where descendants.depth < least((select count(*) from parent_links), 64)
 
 ),
 
 final as (
 
     -- in a cycle every account is its own descendant: an account is not its own subsidiary
-    select ancestor_client_id, descendant_client_id
+    select distinct ancestor_client_id, descendant_client_id
     from descendants
     where ancestor_client_id <> descendant_client_id
 

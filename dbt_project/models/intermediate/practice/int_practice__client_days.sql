@@ -49,7 +49,7 @@ history_window as (
 computed_days as (
 
     -- dense: the window functions below count rows as days
-    select cast(unnest(generate_series(first_day - 59, {{ as_of }}, interval 1 day)) as date) as day
+    select {{ vigie.date_series_rows(dbt.dateadd('day', -59, 'first_day'), as_of, 'day') }} as day
     from history_window
 
 ),

@@ -13,10 +13,6 @@
 -- Names are compared normalised: lower case, ligatures spelt out, accents removed, every run of characters that
 -- are neither letters nor digits read as one space ("Crêperie  Henry" = "creperie henry" = "CREPERIE-HENRY").
 
-{#- The normalised-name expression as a str.format template: {0} is the column; {{L}} and {{N}} are the literal
-    braces of the regex classes \p{L} (letters) and \p{N} (digits). -#}
-{% set name_key = "nullif(trim(regexp_replace(strip_accents(replace(replace(lower({0}), 'œ', 'oe'), 'æ', 'ae')), '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), '')" %}
-
 with
 
 entries as (
@@ -25,10 +21,10 @@ entries as (
         *,
         _source_file || ':' || _line_number as time_entry_key,
         lower(user_email) as user_email_key,
-        {{ name_key.format('user_name') }} as user_name_key,
-        {{ name_key.format('client_name') }} as client_name_key,
+        {{ name_key('user_name') }} as user_name_key,
+        {{ name_key('client_name') }} as client_name_key,
         {{ normalise_siren('client_name') }} as client_siren,
-        {{ name_key.format('project_name') }} as project_name_key,
+        {{ name_key('project_name') }} as project_name_key,
         lower(project_code) as project_code_key
     from {{ ref('stg_timetracking__time_entries') }}
 
@@ -40,7 +36,7 @@ collaborators as (
     select
         collaborator_id,
         lower(email) as email_key,
-        {{ name_key.format('collaborator_name') }} as name_key,
+        {{ name_key('collaborator_name') }} as name_key,
         hourly_cost
     from {{ ref('stg_practice__collaborators') }}
     where collaborator_id is not null
@@ -77,7 +73,7 @@ company_clients as (
 client_names as (
 
     select
-        {{ name_key.format('companies.company_name') }} as client_name_key,
+        {{ name_key('companies.company_name') }} as client_name_key,
         min(company_clients.client_id) as client_id,
         count(distinct company_clients.client_id) as client_count
     from {{ ref('stg_crm__companies') }} as companies
@@ -124,7 +120,7 @@ deals as (
         deal_id,
         client_id,
         lower(mission_code) as mission_code_key,
-        {{ name_key.format('deal_name') }} as deal_name_key,
+        {{ name_key('deal_name') }} as deal_name_key,
         start_date,
         end_date
     from {{ ref('int_deals__deals') }}
@@ -187,7 +183,8 @@ best_deals as (
         order by
             deal_candidates.priority,
             -- days between the entry and the deal's dates, 0 inside them (greatest() skips empty dates)
-            coalesce(greatest(deals.start_date - entries.entry_date, entries.entry_date - deals.end_date, 0), 0),
+            coalesce(greatest({{ dbt.datediff('entries.entry_date', 'deals.start_date', 'day') }},
+                              {{ dbt.datediff('deals.end_date', 'entries.entry_date', 'day') }}, 0), 0),
             deal_candidates.deal_id
     ) = 1
 

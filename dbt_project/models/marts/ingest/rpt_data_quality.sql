@@ -88,31 +88,40 @@ undeclared_{{ loop.index }} as (
         {%- do compared.append("coalesce(cast(" ~ adapter.quote(column.name) ~ " as string), '')") -%}
     {%- endfor -%}
 {%- endif %}
+hashed_{{ loop.index }} as (
+
+    select
+        {{ id_column }},
+        _source_file,
+        _line_number,
+        md5(concat_ws('|', {{ compared | join(', ') if compared else "''" }})) as row_values
+    from {{ ref(model) }}
+    where {{ id_column }} is not null
+
+),
+
 duplicate_{{ loop.index }} as (
 
     select
         '{{ source_name }}' as source,
-        _source_file as file_path,
-        _line_number as line_number,
+        hashed._source_file as file_path,
+        hashed._line_number as line_number,
         'id' as column_name,
-        {{ id_column }} as value,
+        hashed.{{ id_column }} as value,
         'duplicate_id' as rule,
-        'id ''' || {{ id_column }} || ''' is written in ' || files_with_id
+        'id ''' || hashed.{{ id_column }} || ''' is written in ' || repeated.files_with_id
             || ' current files with different values; downstream models keep the first copy' as detail
-    from (
+    from hashed_{{ loop.index }} as hashed
+    inner join (
+        -- a group by, not a distinct count over a window, which Spark does not have
         select
             {{ id_column }},
-            _source_file,
-            _line_number,
-            count(distinct _source_file) over (partition by {{ id_column }}) as files_with_id,
-            count(distinct row_values) over (partition by {{ id_column }}) as versions_of_record
-        from (
-            select *, md5(concat_ws('|', {{ compared | join(', ') if compared else "''" }})) as row_values
-            from {{ ref(model) }}
-        ) as hashed
-        where {{ id_column }} is not null
-    ) as placed
-    where files_with_id > 1 and versions_of_record > 1
+            count(distinct _source_file) as files_with_id,
+            count(distinct row_values) as versions_of_record
+        from hashed_{{ loop.index }}
+        group by {{ id_column }}
+    ) as repeated on hashed.{{ id_column }} = repeated.{{ id_column }}
+    where repeated.files_with_id > 1 and repeated.versions_of_record > 1
 
 ),
 

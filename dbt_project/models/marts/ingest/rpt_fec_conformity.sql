@@ -43,8 +43,8 @@ account_totals as (
         sum(debit - credit) filter (where is_opening) as opening_balance
     from {{ ref('int_fec__account_monthly') }}
     where left(account_number, 1) in ('1', '2', '3', '4', '5')
-        and not (starts_with(account_number, '106') or starts_with(account_number, '11')
-            or starts_with(account_number, '12') or starts_with(account_number, '457'))
+        and not ({{ vigie.starts_with('account_number', "'106'") }} or {{ vigie.starts_with('account_number', "'11'") }}
+            or {{ vigie.starts_with('account_number', "'12'") }} or {{ vigie.starts_with('account_number', "'457'") }})
     group by file_sha256, account_number
 
 ),
@@ -142,7 +142,7 @@ carry_over_counts as (
 
 carry_over_lines as (
 
-    select sha256, min(line_number, 20) as lines
+    select sha256, {{ vigie.smallest_values('line_number', 20) }} as lines
     from opening_lines
     group by sha256
 
@@ -155,7 +155,7 @@ carry_over_by_file as (
         carry_over_counts.sha256,
         'opening_matches_previous_closing' as check_id,
         carry_over_counts.failing_count,
-        coalesce(carry_over_lines.lines, []) as lines
+        {{ vigie.first_items('carry_over_lines.lines', 20) }} as lines
     from carry_over_counts
     left join carry_over_lines on carry_over_counts.sha256 = carry_over_lines.sha256
 
@@ -181,7 +181,7 @@ final as (
         cast(checks.severity as string) as severity,
         cast(case when coalesce(failures.failing_count, 0) = 0 then 'ok' else checks.severity end as string) as status,
         cast(coalesce(failures.failing_count, 0) as bigint) as failing_count,
-        to_json(coalesce(failures.lines[1:20], [])) as example_lines,
+        to_json({{ vigie.first_items('failures.lines', 20) }}) as example_lines,
         cast(checks.description_{{ var('language', 'fr') }} as string) as description,
         cast(checks.reference as string) as reference
     from files

@@ -90,7 +90,7 @@ regularity as (
     -- the last 8 weeks as 8 blocks of 7 days ending on the reference date (block 0 = its last 7 days)
     select client_id, count(distinct week_block) as weeks_with_documents_last_8w
     from (
-        select client_id, ({{ as_of }} - received_date) // 7 as week_block
+        select client_id, cast(floor({{ dbt.datediff('received_date', as_of, 'day') }} / 7) as bigint) as week_block
         from documents
         where received_date > {{ as_of }} - 56
     ) as blocks
@@ -151,7 +151,7 @@ final as (
         cast(is_inactive as boolean) as is_inactive,
         cast(inactivity_reason as string) as inactivity_reason,
         cast(last_document_date as date) as last_document_date,
-        cast({{ as_of }} - last_document_date as bigint) as days_since_last_document,
+        cast({{ dbt.datediff('last_document_date', as_of, 'day') }} as bigint) as days_since_last_document,
         cast(main_sending_method as string) as main_sending_method,
         cast(received_by_method_last_30d as {{ vigie.type_json() }}) as received_by_method_last_30d,
         cast(weeks_with_documents_last_8w as bigint) as weeks_with_documents_last_8w,

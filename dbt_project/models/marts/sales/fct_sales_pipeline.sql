@@ -34,13 +34,19 @@ bounds as (
 
 ),
 
+month_series as (
+
+    select {{ vigie.date_series_rows('first_month', 'last_month', 'month') }} as month
+    from bounds
+
+),
+
 months as (
 
     select
-        cast(series.month as date) as month,
-        least(last_day(cast(series.month as date)), {{ as_of_date() }}) as month_end
-    from bounds
-    cross join generate_series(bounds.first_month, bounds.last_month, interval 1 month) as series(month)
+        month,
+        least(last_day(month), {{ as_of_date() }}) as month_end
+    from month_series
 
 ),
 
