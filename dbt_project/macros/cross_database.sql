@@ -170,3 +170,17 @@
 {% macro spark__sorted_distinct_text(expr, separator) -%}
     array_join(array_sort(collect_set({{ expr }})), '{{ separator }}')
 {%- endmacro %}
+
+
+{#- The quotient of two whole numbers, rounded toward zero, as a whole number. -#}
+{% macro integer_div(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_div', 'vigie')(dividend, divisor)) }}
+{%- endmacro %}
+
+{% macro duckdb__integer_div(dividend, divisor) -%}
+    (({{ dividend }}) // ({{ divisor }}))
+{%- endmacro %}
+
+{% macro spark__integer_div(dividend, divisor) -%}
+    (({{ dividend }}) div ({{ divisor }}))
+{%- endmacro %}

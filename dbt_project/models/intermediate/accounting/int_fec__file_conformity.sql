@@ -26,7 +26,7 @@ files as (
         -- hash took 4 GB
         row_number() over (order by sha256) as file_index,
         details,
-        try_cast(json_extract_string(details, '$.closing_date') as date) as closing_date,
+        try_cast({{ vigie.json_text_at('details', "'$.closing_date'") }} as date) as closing_date,
         regexp_extract(file_path, '([^/]+)$', 1) as file_name
     from {{ ref('stg_ingest__files') }}
     where source = 'accounting' and status = 'loaded'
@@ -97,7 +97,7 @@ encoding as (
     select
         sha256,
         'encoding' as check_id,
-        case when json_extract_string(details, '$.encoding') in ('ascii', 'utf-8', 'iso-8859-15') then 0
+        case when {{ vigie.json_text_at('details', "'$.encoding'") }} in ('ascii', 'utf-8', 'iso-8859-15') then 0
             else 1 end as failing_count,
         cast(null as bigint) as line_number
     from files
@@ -109,7 +109,7 @@ separator as (
     select
         sha256,
         'separator' as check_id,
-        case when json_extract_string(details, '$.separator') in ('tab', '|') then 0 else 1 end as failing_count,
+        case when {{ vigie.json_text_at('details', "'$.separator'") }} in ('tab', '|') then 0 else 1 end as failing_count,
         cast(null as bigint) as line_number
     from files
 
@@ -121,9 +121,9 @@ header_fields as (
     select
         sha256,
         field,
-        json_extract_string(details, '$.columns."' || field || '"') as written_as
+        {{ vigie.json_text_at('details', "'$.columns.' || field") }} as written_as  -- FEC names: letters only
     from (
-        select sha256, details, unnest(json_keys(json_extract(details, '$.columns'))) as field from files
+        select sha256, details, {{ vigie.json_key_rows('details', "'$.columns'") }} as field from files
     ) as file_fields
 
 ),
@@ -144,8 +144,8 @@ column_names as (
         files.sha256,
         'column_names' as check_id,
         case
-            when coalesce(cast(json_extract(files.details, '$.column_count') as integer), 0)
-                < case json_extract_string(files.details, '$.regime') when 'ba' then 21 when 'bnc' then 22 else 18 end
+            when coalesce(cast({{ vigie.json_text_at('files.details', "'$.column_count'") }} as integer), 0)
+                < case {{ vigie.json_text_at('files.details', "'$.regime'") }} when 'ba' then 21 when 'bnc' then 22 else 18 end
                 then 1
             else coalesce(misnamed_fields.misnamed, 0)
         end as failing_count,
@@ -254,20 +254,25 @@ unbalanced_entries as (
 failing_entry_lines as (
 
     -- the lines of the few failing entries, by semi-joins: the failing entries are the side kept in memory, never
-    -- the ten million lines (a plain join built its table on the lines: 1.7 GB at 10 M lines)
+    -- the ten million lines (a plain join built its table on the lines: 1.7 GB at 10 M lines). An entry without a
+    -- number or journal is an entry too: its empty fields match (is not distinct from).
     select file_index, line_number, 'entry_balanced' as check_id
     from lines
-    where (file_index, journal_code, entry_number) in (
-        select (unbalanced_entries.file_index, unbalanced_entries.journal_code, unbalanced_entries.entry_number)
-        from unbalanced_entries
+    where exists (
+        select 1 from unbalanced_entries
+        where unbalanced_entries.file_index = lines.file_index
+            and unbalanced_entries.journal_code is not distinct from lines.journal_code
+            and unbalanced_entries.entry_number is not distinct from lines.entry_number
     )
     union all
     select file_index, line_number, 'no_closing_entries' as check_id
     from lines
-    where (file_index, journal_code, entry_number) in (
-        select (entries.file_index, entries.journal_code, entries.entry_number)
-        from entries
+    where exists (
+        select 1 from entries
         where entries.closes_the_year
+            and entries.file_index = lines.file_index
+            and entries.journal_code is not distinct from lines.journal_code
+            and entries.entry_number is not distinct from lines.entry_number
     )
 
 ),

@@ -40,12 +40,19 @@ time_entry_details as (
 
     select
         *,
-        json_object(
-            'source_format', source_format, 'user_name', user_name, 'user_email', user_email,
-            'client_name', client_name, 'project_name', project_name, 'project_code', project_code,
-            'task', task, 'entry_date', entry_date, 'duration_hours', duration_hours,
-            'collaborator_id', collaborator_id, 'deal_id', deal_id
-        ) as details
+        {{ vigie.json_object_of([
+            ('source_format', 'source_format'),
+            ('user_name', 'user_name'),
+            ('user_email', 'user_email'),
+            ('client_name', 'client_name'),
+            ('project_name', 'project_name'),
+            ('project_code', 'project_code'),
+            ('task', 'task'),
+            ('entry_date', 'entry_date'),
+            ('duration_hours', 'duration_hours'),
+            ('collaborator_id', 'collaborator_id'),
+            ('deal_id', 'deal_id'),
+        ]) }} as details
     from time_entries
 
 ),
@@ -163,7 +170,7 @@ unmatched_ledgers as (
         cast(null as date) as record_date,
         ledger_files.first_file as source_file,
         cast(null as bigint) as line_number,
-        json_object('siren', ledger_keys.siren, 'file_count', coalesce(ledger_files.file_count, 0)) as details
+        {{ vigie.json_object_of([('siren', 'ledger_keys.siren'), ('file_count', 'coalesce(ledger_files.file_count, 0)')]) }} as details
     from client_keys as ledger_keys
     left join ledger_files using (client_id)
     where ledger_keys.key_source = 'fec_ledger'
@@ -198,7 +205,7 @@ unmatched_crm_clients as (
         created_date as record_date,
         _source_file as source_file,
         _line_number as line_number,
-        json_object('name', company_name, 'siren', siren, 'siren_as_received', siren_as_received) as details
+        {{ vigie.json_object_of([('name', 'company_name'), ('siren', 'siren'), ('siren_as_received', 'siren_as_received')]) }} as details
     from crm_clients
     where client_id not in (select ledger_client_ids.client_id from ledger_client_ids)
 
@@ -224,7 +231,7 @@ unmatched_deal_companies as (
         start_date as record_date,
         _source_file as source_file,
         _line_number as line_number,
-        json_object('company_id', company_id, 'name', deal_name, 'status', status) as details
+        {{ vigie.json_object_of([('company_id', 'company_id'), ('name', 'deal_name'), ('status', 'status')]) }} as details
     from deals
     where client_id is null
 
@@ -259,10 +266,7 @@ unmatched_purchases as (
         purchases.purchase_date as record_date,
         purchases._source_file as source_file,
         purchases._line_number as line_number,
-        json_object(
-            'deal_id', purchases.deal_id, 'supplier', purchases.supplier,
-            'total_excl_tax', purchases.total_excl_tax
-        ) as details
+        {{ vigie.json_object_of([('deal_id', 'purchases.deal_id'), ('supplier', 'purchases.supplier'), ('total_excl_tax', 'purchases.total_excl_tax')]) }} as details
     from purchases
     left join deals using (deal_id)
     where deals.deal_id is null
@@ -293,10 +297,7 @@ unmatched_invoices as (
         invoices.invoice_date as record_date,
         invoices._source_file as source_file,
         invoices._line_number as line_number,
-        json_object(
-            'deal_id', invoices.deal_id, 'company_id', invoices.company_id, 'status', invoices.status,
-            'total_excl_tax', invoices.total_excl_tax
-        ) as details
+        {{ vigie.json_object_of([('deal_id', 'invoices.deal_id'), ('company_id', 'invoices.company_id'), ('status', 'invoices.status'), ('total_excl_tax', 'invoices.total_excl_tax')]) }} as details
     from counted_invoices as invoices
     left join deals using (deal_id)
     left join company_clients on invoices.company_id = company_clients.company_id
@@ -334,10 +335,7 @@ unmatched_credit_notes as (
         credit_notes.credit_note_date as record_date,
         credit_notes._source_file as source_file,
         credit_notes._line_number as line_number,
-        json_object(
-            'invoice_id', credit_notes.invoice_id, 'company_id', credit_notes.company_id,
-            'status', credit_notes.status, 'total_excl_tax', credit_notes.total_excl_tax
-        ) as details
+        {{ vigie.json_object_of([('invoice_id', 'credit_notes.invoice_id'), ('company_id', 'credit_notes.company_id'), ('status', 'credit_notes.status'), ('total_excl_tax', 'credit_notes.total_excl_tax')]) }} as details
     from counted_credit_notes as credit_notes
     left join company_clients on credit_notes.company_id = company_clients.company_id
     where credit_notes.invoice_id is not null

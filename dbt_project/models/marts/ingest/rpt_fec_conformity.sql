@@ -20,7 +20,7 @@ files as (
         file_path,
         sha256,
         client_id,
-        try_cast(json_extract_string(details, '$.closing_date') as date) as closing_date
+        try_cast({{ vigie.json_text_at('details', "'$.closing_date'") }} as date) as closing_date
     from {{ ref('stg_ingest__files') }}
     where source = 'accounting' and status = 'loaded'
 

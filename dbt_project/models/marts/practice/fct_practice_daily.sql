@@ -39,7 +39,7 @@ received_by_method as (
         client_id,
         day,
         -- {"app": 2, "email": 1}: keys in alphabetical order, so equal days give equal texts
-        to_json(map_from_entries(list_sort(list({'key': sending_method, 'value': documents_received}))))
+        {{ vigie.json_map_agg('sending_method', 'documents_received') }}
             as received_by_method
     from methods
     group by client_id, day

@@ -124,7 +124,7 @@ group_methods_json as (
         bookkeeping_frequency,
         is_deactivated,
         -- {"app": 2, "email": 1}: keys in alphabetical order
-        to_json(map_from_entries(list_sort(list({'key': sending_method, 'value': documents}))))
+        {{ vigie.json_map_agg('sending_method', 'documents') }}
             as received_by_method
     from group_methods
     group by
@@ -197,7 +197,7 @@ final as (
         cast(period_start as date) as period_start,
         cast(period_end as date) as period_end,
         cast(days_in_period as bigint) as days_in_period,
-        cast(days_in_period = natural_end - period_start + 1 as boolean) as is_complete_period,
+        cast(days_in_period = {{ dbt.datediff('period_start', 'natural_end', 'day') }} + 1 as boolean) as is_complete_period,
         cast(collaborator_id as string) as collaborator_id,
         cast(office_id as string) as office_id,
         cast(bookkeeping_by as string) as bookkeeping_by,

@@ -77,8 +77,8 @@ sending_methods as (
     select
         client_id,
         -- the most used method; a tie goes to the first in alphabetical order
-        first(sending_method order by documents desc, sending_method asc) as main_sending_method,
-        to_json(map_from_entries(list_sort(list({'key': sending_method, 'value': documents}))))
+        min_by(sending_method, {{ vigie.row_of(['-documents', 'sending_method']) }}) as main_sending_method,
+        {{ vigie.json_map_agg('sending_method', 'documents') }}
             as received_by_method_last_30d
     from last_30_days_per_method
     group by client_id

@@ -4,6 +4,14 @@
 -- Every input is aggregated to one row per client before the joins. Amounts are excluding tax unless the
 -- column name says incl_tax.
 
+{#- the fields of a top-5 product, after its rank -#}
+{%- set product_fields = [
+    ('product_ref', 'product_ref'),
+    ('product_name', 'product_name'),
+    ('quantity', 'cast(quantity as decimal(18, 4))'),
+    ('revenue', 'cast(revenue_excl_tax as decimal(18, 2))'),
+] %}
+
 with
 
 reference as (
@@ -43,7 +51,12 @@ client_products as (
 
 open_opportunities as (
 
-    select * from {{ ref('int_sales__open_opportunities') }}
+    select
+        *,
+        row_number() over (
+            partition by client_id order by amount desc nulls last, opportunity_id asc
+        ) as position_in_client
+    from {{ ref('int_sales__open_opportunities') }}
     where client_id is not null
 
 ),
@@ -115,19 +128,16 @@ opportunity_totals as (
         client_id,
         count(*) as open_opportunities_count,
         sum(amount) as open_opportunities_amount,
-        to_json(list(
-            {
-                'opportunity_id': opportunity_id,
-                'name': opportunity_name,
-                'amount': cast(amount as decimal(18, 2)),
-                'pipeline': pipeline,
-                'step': step,
-                'probability_pct': cast(probability_pct as decimal(18, 2)),
-                'status': status,
-                'due_date': due_date
-            }
-            order by amount desc nulls last, opportunity_id asc
-        )) as open_opportunities
+        {{ vigie.json_array_agg([
+            ('opportunity_id', 'opportunity_id'),
+            ('name', 'opportunity_name'),
+            ('amount', 'cast(amount as decimal(18, 2))'),
+            ('pipeline', 'pipeline'),
+            ('step', 'step'),
+            ('probability_pct', 'cast(probability_pct as decimal(18, 2))'),
+            ('status', 'status'),
+            ('due_date', 'due_date'),
+        ], position='position_in_client') }} as open_opportunities
     from open_opportunities
     group by client_id
 
@@ -137,26 +147,10 @@ top_products as (
 
     select
         client_id,
-        to_json(list(
-            {
-                'rank': rank_by_quantity,
-                'product_ref': product_ref,
-                'product_name': product_name,
-                'quantity': cast(quantity as decimal(18, 4)),
-                'revenue': cast(revenue_excl_tax as decimal(18, 2))
-            }
-            order by rank_by_quantity
-        ) filter (where rank_by_quantity <= 5)) as top_products_by_quantity,
-        to_json(list(
-            {
-                'rank': rank_by_revenue,
-                'product_ref': product_ref,
-                'product_name': product_name,
-                'quantity': cast(quantity as decimal(18, 4)),
-                'revenue': cast(revenue_excl_tax as decimal(18, 2))
-            }
-            order by rank_by_revenue
-        ) filter (where rank_by_revenue <= 5)) as top_products_by_revenue
+        {{ vigie.json_array_agg([('rank', 'rank_by_quantity')] + product_fields, position='rank_by_quantity',
+                                where='rank_by_quantity <= 5') }} as top_products_by_quantity,
+        {{ vigie.json_array_agg([('rank', 'rank_by_revenue')] + product_fields, position='rank_by_revenue',
+                                where='rank_by_revenue <= 5') }} as top_products_by_revenue
     from client_products
     where rank_by_quantity <= 5 or rank_by_revenue <= 5
     group by client_id
@@ -211,15 +205,15 @@ averaged as (
     select
         *,
         -- exact averages: integer division rounding half away from zero (DuckDB divides decimals as doubles,
-        -- which would misround amounts such as 10.01 / 2)
+        -- which would misround amounts such as 10.01 / 2). Cents of a DECIMAL(18, 2), doubled, fit a bigint.
         case when purchase_documents_count > 0 then
-            sign(cast(total_purchases * 100 as hugeint))
-            * ((abs(cast(total_purchases * 100 as hugeint)) * 2 + purchase_documents_count)
-                // (2 * purchase_documents_count))
+            case when total_purchases < 0 then -1 else 1 end
+            * {{ vigie.integer_div('abs(cast(total_purchases * 100 as bigint)) * 2 + purchase_documents_count',
+                                   '2 * purchase_documents_count') }}
         end as average_basket_cents,
         case when paid_invoices_count > 0 then
-            sign(payment_days_sum)
-            * ((abs(payment_days_sum) * 10 * 2 + paid_invoices_count) // (2 * paid_invoices_count))
+            case when payment_days_sum < 0 then -1 else 1 end
+            * {{ vigie.integer_div('abs(payment_days_sum) * 10 * 2 + paid_invoices_count', '2 * paid_invoices_count') }}
         end as avg_payment_tenths_of_days
     from joined
 
@@ -248,11 +242,11 @@ final as (
         cast(open_opportunities_count as bigint) as open_opportunities_count,
         cast(open_opportunities_amount as decimal(18, 2)) as open_opportunities_amount,
         cast(open_opportunities as {{ vigie.type_json() }}) as open_opportunities,
-        cast(json_object(
-            cast(current_year - 2 as string), cast(purchases_year_minus_2 as decimal(18, 2)),
-            cast(current_year - 1 as string), cast(purchases_year_minus_1 as decimal(18, 2)),
-            cast(current_year as string), cast(purchases_current_year as decimal(18, 2))
-        ) as {{ vigie.type_json() }}) as purchases_by_year,
+        cast({{ vigie.json_map_of([
+            ('cast(current_year - 2 as string)', 'cast(purchases_year_minus_2 as decimal(18, 2))'),
+            ('cast(current_year - 1 as string)', 'cast(purchases_year_minus_1 as decimal(18, 2))'),
+            ('cast(current_year as string)', 'cast(purchases_current_year as decimal(18, 2))'),
+        ]) }} as {{ vigie.type_json() }}) as purchases_by_year,
         cast(purchase_documents_last_3_years as bigint) as purchase_documents_last_3_years,
         -- n / 3 is a whole number or ends in .33.. or .66..: rounding the quotient is exact
         cast(round(purchase_documents_last_3_years / 3, 2) as decimal(10, 2)) as purchase_frequency,

@@ -55,7 +55,13 @@ recent_interactions as (
         interactions.interaction_id,
         interactions.interaction_date,
         interactions.kind,
-        interactions.note_text
+        interactions.note_text,
+        -- newest first; the id breaks ties so the list, and the facts hash, are stable
+        row_number() over (
+            partition by company_clients.client_id
+            order by interactions.interaction_date desc, interactions.interaction_id asc nulls last,
+                interactions.note_text asc
+        ) as position_in_client
     from interactions
     inner join company_clients using (company_id)
     cross join reference
@@ -70,11 +76,8 @@ interaction_lists as (
     select
         client_id,
         count(*) as recent_interactions_count,
-        to_json(list(
-            {'date': interaction_date, 'kind': kind, 'text': note_text}
-            -- newest first; the id breaks ties so the list, and the facts hash, are stable
-            order by interaction_date desc, interaction_id asc nulls last, note_text asc
-        )) as recent_interactions
+        {{ vigie.json_array_agg([('date', 'interaction_date'), ('kind', 'kind'), ('text', 'note_text')],
+                                position='position_in_client') }} as recent_interactions
     from recent_interactions
     group by client_id
 
