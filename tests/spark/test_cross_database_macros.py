@@ -12,9 +12,8 @@ from dbt.cli.main import dbtRunner
 from pyhive import hive
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
-from tests.spark.thrift_server import thrift_server
 
-pytestmark = pytest.mark.xdist_group("spark")  # one server for the module
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one server (conftest.py)
 
 # each macro, on values chosen where the engines could differ: ties and order of fields, a 30 February, a
 # partial match, the end of a month
@@ -52,12 +51,6 @@ probe:
       connect_retries: 5
       connect_timeout: 10
 """
-
-
-@pytest.fixture(scope="module")
-def spark_port(tmp_path_factory):
-    with thrift_server(tmp_path_factory.mktemp("spark")) as port:
-        yield port
 
 
 @pytest.fixture(scope="module")

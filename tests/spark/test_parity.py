@@ -1,0 +1,129 @@
+"""The same dbt project on Spark gives the same published marts as on DuckDB (issue 12).
+
+The demo firm goes through the real pipeline (`vigie demo`: ingestion, dbt on DuckDB, the rules engine, the
+summaries). Its dbt sources (the raw layer and what the Python steps wrote) are then handed to a Spark Thrift Server
+on 127.0.0.1 as Parquet tables (assets/raw_layer.py), `dbt build --target spark` runs the whole project there, tests
+included, and every published mart is compared with the DuckDB one: the same columns, the same rows, money to the
+cent, JSON documents equal once read.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt.cli.main import dbtRunner
+from pyhive import hive
+
+from assets.raw_layer import export_to_parquet, spark_registration
+from orchestration.dbt_project import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one server (conftest.py)
+
+VIGIE = Path(sys.executable).parent / "vigie"
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> tuple[Path, str]:
+    """The demo firm's warehouse after a real `vigie demo`, and the reference date of that run."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    done = subprocess.run([str(VIGIE), "demo", "--home", str(home)], capture_output=True, text=True, timeout=900)
+    assert done.returncode in (0, 2), done.stderr[-3000:]  # 2: the sample firm holds input problems on purpose
+    manifest = json.loads(next((home / "audit").glob("run-*[0-9a-f].json")).read_text(encoding="utf-8"))
+    return home / "warehouse" / "vigie.duckdb", manifest["settings"]["as_of_date"]
+
+
+@pytest.fixture(scope="module")
+def spark_build(demo_warehouse, spark_port, tmp_path_factory, monkeypatch_module):
+    """`dbt build --target spark` on the demo firm's sources; returns dbt's manifest of that build."""
+    warehouse, as_of = demo_warehouse
+    root = tmp_path_factory.mktemp("spark_build")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = export_to_parquet(con, root / "sources")
+    with hive.connect(host="127.0.0.1", port=spark_port) as connection:
+        cursor = connection.cursor()
+        for statement in spark_registration(tables):
+            cursor.execute(statement)
+    monkeypatch_module.setenv("VIGIE_SPARK_PORT", str(spark_port))
+    monkeypatch_module.setenv("VIGIE_AS_OF_DATE", as_of)
+    monkeypatch_module.setenv("DO_NOT_TRACK", "1")
+    project = str(DBT_PROJECT_DIR)
+    result = dbtRunner().invoke(["build", "--target", "spark", "--exclude-resource-type", "unit_test",
+                                 "--project-dir", project, "--profiles-dir", project,
+                                 "--target-path", str(root / "target"), "--log-path", str(root / "logs")])
+    failed = [r.node.unique_id for r in (result.result or []) if r.status in ("error", "fail")]
+    assert result.success, (failed, result.exception)
+    return json.loads((root / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _published(manifest: dict) -> list[dict]:
+    return sorted((n for n in manifest["nodes"].values()
+                   if n["resource_type"] == "model" and "published" in n.get("tags", [])),
+                  key=lambda n: n["name"])
+
+
+def _canonical(value, is_json: bool):
+    """A value as both engines must agree on it: numbers exactly (money to the cent), JSON once read, dates as
+    text. PyHive gives Spark's dates, timestamps and decimals as text."""
+    if value is None:
+        return None
+    if is_json:
+        return json.dumps(json.loads(value), sort_keys=True, default=str,
+                          ensure_ascii=False) if isinstance(value, str) else value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value)).normalize()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return Decimal(value).normalize() if value.strip() and value.strip() == value else value
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _rows(rows: list[tuple], json_columns: list[bool]) -> list[tuple]:
+    canonical = [tuple(_canonical(v, j) for v, j in zip(row, json_columns, strict=True)) for row in rows]
+    return sorted(canonical, key=lambda row: [(v is None, str(v)) for v in row])
+
+
+def test_every_published_mart_is_the_same_on_spark_and_duckdb(demo_warehouse, spark_build, spark_port):
+    warehouse, _ = demo_warehouse
+    marts = _published(spark_build)
+    assert len(marts) >= 19
+    compared = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con, \
+            hive.connect(host="127.0.0.1", port=spark_port) as connection:
+        cursor = connection.cursor()
+        for mart in marts:
+            name, schema = mart["alias"], mart["schema"]
+            on_duckdb = con.execute(f"SELECT * FROM {schema}.{name}")
+            duckdb_columns = [d[0] for d in on_duckdb.description]
+            duckdb_rows = on_duckdb.fetchall()
+            cursor.execute(f"SELECT * FROM {schema}.{name}")
+            spark_columns = [d[0].split(".")[-1] for d in cursor.description]
+            spark_rows = cursor.fetchall()
+            assert spark_columns == duckdb_columns, name
+            types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {schema}.{name})").fetchall())
+            json_columns = [types[column] == "JSON" for column in duckdb_columns]
+            assert _rows(spark_rows, json_columns) == _rows(duckdb_rows, json_columns), name
+            compared[name] = len(duckdb_rows)
+    assert compared["fct_indicators_monthly"] > 100 and compared["dim_clients"] >= 40, compared
+    print(f"\nparity on {len(compared)} published marts, {sum(compared.values())} rows: {compared}")
+
