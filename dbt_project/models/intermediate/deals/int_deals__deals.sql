@@ -9,7 +9,6 @@ deals as (
 
     select * from {{ ref('stg_crm__deals') }}
     where deal_id is not null
-    qualify row_number() over (partition by deal_id order by _source_file, _line_number) = 1
 
 ),
 

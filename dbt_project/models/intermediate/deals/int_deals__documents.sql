@@ -7,7 +7,7 @@
 --   purchase     purchases booked on the deal: excl. tax;
 --   time_entry   time entries matched to the deal (int_time__entries_matched): hours and, when the
 --                collaborator and their hourly cost are known, cost.
--- Draft, cancelled and unknown statuses never count. A document id written twice keeps its first line.
+-- Draft, cancelled and unknown statuses never count. A document id written twice keeps its first line (staging).
 -- is_outside_deal_dates: the document is dated before the deal's start or after its end (seed 002: "la date
 -- d'un document de vente ou d'achat est incohérente avec l'affaire"); an empty date on either side is no bound.
 -- Documents naming a deal or invoice that does not exist are listed in rpt_unmatched_records.
@@ -25,7 +25,6 @@ invoices as (
 
     select * from {{ ref('stg_crm__invoices') }}
     where invoice_id is not null and is_counted
-    qualify row_number() over (partition by invoice_id order by _source_file, _line_number) = 1
 
 ),
 
@@ -33,7 +32,6 @@ credit_notes as (
 
     select * from {{ ref('stg_crm__credit_notes') }}
     where credit_note_id is not null and is_counted
-    qualify row_number() over (partition by credit_note_id order by _source_file, _line_number) = 1
 
 ),
 
@@ -41,7 +39,6 @@ purchases as (
 
     select * from {{ ref('stg_crm__purchases') }}
     where purchase_id is not null
-    qualify row_number() over (partition by purchase_id order by _source_file, _line_number) = 1
 
 ),
 

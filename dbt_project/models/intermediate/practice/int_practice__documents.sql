@@ -21,11 +21,9 @@ company_keys as (
 
 latest_line as (
 
-    -- a document listed twice keeps its last line: the export appends a document's newer state
+    -- a document listed twice keeps its last line (staging): the export appends a document's newer state
     select *
     from documents
-    qualify document_id is null
-        or row_number() over (partition by document_id order by _source_file desc, _line_number desc) = 1
 
 ),
 

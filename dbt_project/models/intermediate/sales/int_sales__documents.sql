@@ -14,12 +14,11 @@ company_clients as (
 
 ),
 
--- a document listed twice (two export files) keeps its first line, as dim_clients does for companies
+-- one row per document: a document listed twice (two export files) keeps its first line in staging
 invoices as (
 
     select *
     from {{ ref('stg_crm__invoices') }}
-    qualify row_number() over (partition by invoice_id order by _source_file, _line_number) = 1
 
 ),
 
@@ -27,7 +26,6 @@ credit_notes as (
 
     select *
     from {{ ref('stg_crm__credit_notes') }}
-    qualify row_number() over (partition by credit_note_id order by _source_file, _line_number) = 1
 
 ),
 
@@ -35,7 +33,6 @@ estimates as (
 
     select *
     from {{ ref('stg_crm__estimates') }}
-    qualify row_number() over (partition by estimate_id order by _source_file, _line_number) = 1
 
 ),
 

@@ -17,7 +17,6 @@ opportunities as (
 
     select *
     from {{ ref('stg_crm__opportunities') }}
-    qualify row_number() over (partition by opportunity_id order by _source_file, _line_number) = 1
 
 ),
 

@@ -32,7 +32,7 @@ entries as (
 
 collaborators as (
 
-    -- a collaborator listed twice keeps the first line
+    -- a collaborator listed twice keeps the first line (staging)
     select
         collaborator_id,
         lower(email) as email_key,
@@ -40,7 +40,6 @@ collaborators as (
         hourly_cost
     from {{ ref('stg_practice__collaborators') }}
     where collaborator_id is not null
-    qualify row_number() over (partition by collaborator_id order by _source_file, _line_number) = 1
 
 ),
 

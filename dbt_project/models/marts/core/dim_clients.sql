@@ -24,11 +24,10 @@ client_files as (
 
 collaborators as (
 
-    -- a collaborator listed twice keeps the first line's office
+    -- a collaborator listed twice keeps the first line's office (staging)
     select collaborator_id, office_id
     from {{ ref('stg_practice__collaborators') }}
     where collaborator_id is not null
-    qualify row_number() over (partition by collaborator_id order by _source_file, _line_number) = 1
 
 ),
 

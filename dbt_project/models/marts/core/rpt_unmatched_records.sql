@@ -180,12 +180,11 @@ unmatched_ledgers as (
 
 crm_clients as (
 
-    -- a company id written twice keeps its first line
+    -- a company id written twice keeps its first line (staging)
     select companies.*, company_clients.client_id
     from {{ ref('stg_crm__companies') }} as companies
     inner join company_clients using (company_id)
     where companies.account_type = 'client'
-    qualify row_number() over (partition by companies.company_id order by companies._source_file, companies._line_number) = 1
 
 ),
 
@@ -240,9 +239,6 @@ unmatched_deal_companies as (
 purchases as (
 
     select * from {{ ref('stg_crm__purchases') }}
-    qualify row_number() over (
-        partition by coalesce(purchase_id, _source_file || ':' || _line_number) order by _source_file, _line_number
-    ) = 1
 
 ),
 
@@ -277,7 +273,6 @@ counted_invoices as (
 
     select * from {{ ref('stg_crm__invoices') }}
     where invoice_id is not null and is_counted  -- staging reads what counts from seed crm_document_statuses
-    qualify row_number() over (partition by invoice_id order by _source_file, _line_number) = 1
 
 ),
 
@@ -309,7 +304,6 @@ counted_credit_notes as (
 
     select * from {{ ref('stg_crm__credit_notes') }}
     where credit_note_id is not null and is_counted
-    qualify row_number() over (partition by credit_note_id order by _source_file, _line_number) = 1
 
 ),
 

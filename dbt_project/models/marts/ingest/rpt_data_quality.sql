@@ -3,38 +3,39 @@
     formula-like cells, ids written twice in a file), the codes the contract does not declare (the staging
     models keep them and flag them with is_known_*), and ids written in more than one current file with
     different values (the same record exported twice, such as an invoice in invoices.csv and in
-    invoices_2025.csv, is not doubtful: downstream models keep one copy).
+    invoices_2025.csv, is not doubtful: the staging model keeps one copy). They are read from the base_ models,
+    which hold every row as read: the staging models hold one row per id.
     Lines that could not be used at all are not here but in ingest_rejections. -#}
 
 {%- set undeclared_codes = [
-    ('crm', 'stg_crm__companies', 'type', 'account_type', 'is_known_account_type'),
-    ('crm', 'stg_crm__opportunities', 'status', 'status', 'is_known_status'),
-    ('crm', 'stg_crm__deals', 'status', 'status', 'is_known_status'),
-    ('crm', 'stg_crm__estimates', 'status', 'status', 'is_known_status'),
-    ('crm', 'stg_crm__invoices', 'status', 'status', 'is_known_status'),
-    ('crm', 'stg_crm__credit_notes', 'status', 'status', 'is_known_status'),
-    ('crm', 'stg_crm__document_lines', 'document_type', 'document_type', 'is_known_document_type'),
-    ('crm', 'stg_crm__interactions', 'kind', 'kind', 'is_known_kind'),
-    ('practice', 'stg_practice__client_files', 'bookkeeping_by', 'bookkeeping_by', 'is_known_bookkeeping_by'),
-    ('practice', 'stg_practice__client_files', 'frequency', 'bookkeeping_frequency', 'is_known_bookkeeping_frequency'),
-    ('practice', 'stg_practice__documents', 'method', 'method', 'is_known_method'),
-    ('practice', 'stg_practice__documents', 'kind', 'kind', 'is_known_kind'),
-    ('practice', 'stg_practice__documents', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__companies', 'type', 'account_type', 'is_known_account_type'),
+    ('crm', 'base_crm__opportunities', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__deals', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__estimates', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__invoices', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__credit_notes', 'status', 'status', 'is_known_status'),
+    ('crm', 'base_crm__document_lines', 'document_type', 'document_type', 'is_known_document_type'),
+    ('crm', 'base_crm__interactions', 'kind', 'kind', 'is_known_kind'),
+    ('practice', 'base_practice__client_files', 'bookkeeping_by', 'bookkeeping_by', 'is_known_bookkeeping_by'),
+    ('practice', 'base_practice__client_files', 'frequency', 'bookkeeping_frequency', 'is_known_bookkeeping_frequency'),
+    ('practice', 'base_practice__documents', 'method', 'method', 'is_known_method'),
+    ('practice', 'base_practice__documents', 'kind', 'kind', 'is_known_kind'),
+    ('practice', 'base_practice__documents', 'status', 'status', 'is_known_status'),
 ] -%}
 
 {%- set ids = [
-    ('crm', 'stg_crm__companies', 'company_id'),
-    ('crm', 'stg_crm__opportunities', 'opportunity_id'),
-    ('crm', 'stg_crm__deals', 'deal_id'),
-    ('crm', 'stg_crm__estimates', 'estimate_id'),
-    ('crm', 'stg_crm__invoices', 'invoice_id'),
-    ('crm', 'stg_crm__credit_notes', 'credit_note_id'),
-    ('crm', 'stg_crm__purchases', 'purchase_id'),
-    ('crm', 'stg_crm__interactions', 'interaction_id'),
-    ('practice', 'stg_practice__collaborators', 'collaborator_id'),
-    ('practice', 'stg_practice__offices', 'office_id'),
-    ('practice', 'stg_practice__documents', 'document_id'),
-    ('practice', 'stg_practice__supplier_rules', 'supplier_rule_id'),
+    ('crm', 'base_crm__companies', 'company_id'),
+    ('crm', 'base_crm__opportunities', 'opportunity_id'),
+    ('crm', 'base_crm__deals', 'deal_id'),
+    ('crm', 'base_crm__estimates', 'estimate_id'),
+    ('crm', 'base_crm__invoices', 'invoice_id'),
+    ('crm', 'base_crm__credit_notes', 'credit_note_id'),
+    ('crm', 'base_crm__purchases', 'purchase_id'),
+    ('crm', 'base_crm__interactions', 'interaction_id'),
+    ('practice', 'base_practice__collaborators', 'collaborator_id'),
+    ('practice', 'base_practice__offices', 'office_id'),
+    ('practice', 'base_practice__documents', 'document_id'),
+    ('practice', 'base_practice__supplier_rules', 'supplier_rule_id'),
 ] -%}
 
 with
@@ -110,7 +111,7 @@ duplicate_{{ loop.index }} as (
         hashed.{{ id_column }} as value,
         'duplicate_id' as rule,
         'id ''' || hashed.{{ id_column }} || ''' is written in ' || repeated.files_with_id
-            || ' current files with different values; downstream models keep the first copy' as detail
+            || ' current files with different values; the staging model keeps one copy' as detail
     from hashed_{{ loop.index }} as hashed
     inner join (
         -- a group by, not a distinct count over a window, which Spark does not have

@@ -36,15 +36,11 @@ company_clients as (
 
 ),
 
--- a note listed twice (two export files) keeps its first line; a note without id is kept as it is
+-- a note listed twice (two export files) keeps its first line in staging; a note without id is kept as it is
 interactions as (
 
     select *
     from {{ ref('stg_crm__interactions') }}
-    qualify row_number() over (
-        partition by coalesce(interaction_id, _source_file || ':' || _line_number)
-        order by _source_file, _line_number
-    ) = 1
 
 ),
 

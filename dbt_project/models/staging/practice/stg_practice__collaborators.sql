@@ -1,34 +1,4 @@
-with
+-- One row per collaborator (collaborator_id), the grain its tests hold at error: the first copy (file order). The other copies
+-- stay in base_practice__collaborators, where rpt_data_quality lists them.
 
-source as (
-
-    select * from {{ source('practice', 'practice_collaborators') }}
-
-),
-
-renamed as (
-
-    select
-
-        ---------- ids
-        {{ clean_text('id') }} as collaborator_id,
-        {{ clean_text('office_id') }} as office_id,
-
-        ---------- identity
-        {{ clean_text('name') }} as collaborator_name,
-        lower({{ clean_text('email') }}) as email,
-
-        ---------- cost and state
-        {{ parse_decimal('hourly_cost') }} as hourly_cost,
-        {{ parse_boolean('active') }} as is_active,
-
-        ---------- lineage
-        _file_sha256,
-        _source_file,
-        _line_number
-
-    from source
-
-)
-
-select * from renamed
+{{ one_row_per(ref('base_practice__collaborators'), ['collaborator_id']) }}

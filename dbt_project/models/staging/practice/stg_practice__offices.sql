@@ -1,21 +1,4 @@
-with
+-- One row per office (office_id), the grain its tests hold at error: the first copy (file order). The other copies
+-- stay in base_practice__offices, where rpt_data_quality lists them.
 
-source as (
-
-    select * from {{ source('practice', 'practice_offices') }}
-
-),
-
-renamed as (
-
-    select
-        {{ clean_text('id') }} as office_id,
-        {{ clean_text('name') }} as office_name,
-        _file_sha256,
-        _source_file,
-        _line_number
-    from source
-
-)
-
-select * from renamed
+{{ one_row_per(ref('base_practice__offices'), ['office_id']) }}

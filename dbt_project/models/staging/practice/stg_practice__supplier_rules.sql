@@ -1,31 +1,4 @@
-with
+-- One row per supplier rule (supplier_rule_id), the grain its tests hold at error: the first copy (file order). The other copies
+-- stay in base_practice__supplier_rules, where rpt_data_quality lists them.
 
-source as (
-
-    select * from {{ source('practice', 'practice_supplier_rules') }}
-
-),
-
-renamed as (
-
-    select
-
-        ---------- ids
-        {{ clean_text('id') }} as supplier_rule_id,
-        {{ clean_text('company_id') }} as company_id,
-
-        ---------- rule
-        {{ clean_text('supplier') }} as supplier,
-        {{ parse_boolean('active') }} as is_active,
-        {{ parse_date('created_at') }} as created_date,
-
-        ---------- lineage
-        _file_sha256,
-        _source_file,
-        _line_number
-
-    from source
-
-)
-
-select * from renamed
+{{ one_row_per(ref('base_practice__supplier_rules'), ['supplier_rule_id']) }}
