@@ -1,4 +1,4 @@
--- One row per interaction (interaction_id), the grain its tests hold at error: the first copy (file order). The other copies
--- stay in base_crm__interactions, where rpt_data_quality lists them.
+-- One row per interaction (interaction_id), the grain its tests hold at error: the first copy (file order). The
+-- other copies stay in base_crm__interactions, where rpt_data_quality lists them.
 
 {{ one_row_per(ref('base_crm__interactions'), ['interaction_id']) }}
