@@ -184,3 +184,18 @@
 {% macro spark__integer_div(dividend, divisor) -%}
     (({{ dividend }}) div ({{ divisor }}))
 {%- endmacro %}
+
+
+{#- Every column of the row but `columns`: DuckDB's `* exclude (...)`, Spark's `* except (...)` (DuckDB 2 reads
+    both, but sqlfluff's DuckDB dialect only the first). `relation` qualifies the star when given. -#}
+{% macro star_except(columns, relation=none) -%}
+    {{ return(adapter.dispatch('star_except', 'vigie')(columns, relation)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except(columns, relation) -%}
+    {% if relation %}{{ relation }}.{% endif %}* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(columns, relation) -%}
+    {% if relation %}{{ relation }}.{% endif %}* except ({{ columns | join(', ') }})
+{%- endmacro %}

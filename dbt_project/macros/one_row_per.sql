@@ -2,7 +2,7 @@
     Rows with an empty key are all kept, since they cannot be told apart and nothing is dropped silently. Staging
     models hold their grain with it; the copies stay in their base_ model, where rpt_data_quality lists them. -#}
 {% macro one_row_per(relation, key_columns, order_by='_source_file, _line_number') -%}
-select * except (_copy_number)
+select {{ vigie.star_except(['_copy_number']) }}
 from (
     select
         *,

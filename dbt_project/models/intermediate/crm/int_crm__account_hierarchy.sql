@@ -13,6 +13,12 @@ parent_links as (
 
 ),
 
+link_count as (
+
+    select count(*) as links from parent_links
+
+),
+
 descendants as (
 
     select parent_client_id as ancestor_client_id, client_id as descendant_client_id, 1 as depth
@@ -20,10 +26,14 @@ descendants as (
 
     union all
 
-    select descendants.ancestor_client_id, parent_links.client_id as descendant_client_id, descendants.depth + 1
+    select
+        descendants.ancestor_client_id,
+        parent_links.client_id as descendant_client_id,
+        descendants.depth + 1 as depth
     from descendants
     inner join parent_links on descendants.descendant_client_id = parent_links.parent_client_id
-    where descendants.depth < least((select count(*) from parent_links), 64)
+    cross join link_count
+    where descendants.depth < least(link_count.links, 64)
 
 ),
 

@@ -43,7 +43,7 @@ monthly as (
         client_months.month,
         -- months counted from year 0: the rolling window is "the 12 calendar months ending here", gaps included
         year(client_months.month) * 12 + month(client_months.month) as month_index,
-        file_indicators.* except (client_id, month, file_sha256),  -- noqa: RF02
+        {{ vigie.star_except(['client_id', 'month', 'file_sha256'], 'file_indicators') }},  -- noqa: RF02
         files.source_file
     from client_months
     inner join file_indicators using (file_sha256, month)

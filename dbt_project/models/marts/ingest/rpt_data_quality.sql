@@ -101,6 +101,18 @@ hashed_{{ loop.index }} as (
 
 ),
 
+repeated_{{ loop.index }} as (
+
+    -- a group by, not a distinct count over a window, which Spark does not have
+    select
+        {{ id_column }},
+        count(distinct _source_file) as files_with_id,
+        count(distinct row_values) as versions_of_record
+    from hashed_{{ loop.index }}
+    group by {{ id_column }}
+
+),
+
 duplicate_{{ loop.index }} as (
 
     select
@@ -113,15 +125,7 @@ duplicate_{{ loop.index }} as (
         'id ''' || hashed.{{ id_column }} || ''' is written in ' || repeated.files_with_id
             || ' current files with different values; the staging model keeps one copy' as detail
     from hashed_{{ loop.index }} as hashed
-    inner join (
-        -- a group by, not a distinct count over a window, which Spark does not have
-        select
-            {{ id_column }},
-            count(distinct _source_file) as files_with_id,
-            count(distinct row_values) as versions_of_record
-        from hashed_{{ loop.index }}
-        group by {{ id_column }}
-    ) as repeated on hashed.{{ id_column }} = repeated.{{ id_column }}
+    inner join repeated_{{ loop.index }} as repeated on hashed.{{ id_column }} = repeated.{{ id_column }}
     where repeated.files_with_id > 1 and repeated.versions_of_record > 1
 
 ),
