@@ -54,12 +54,25 @@ def spark_build(demo_warehouse, spark_port, tmp_path_factory, monkeypatch_module
     monkeypatch_module.setenv("VIGIE_AS_OF_DATE", as_of)
     monkeypatch_module.setenv("DO_NOT_TRACK", "1")
     project = str(DBT_PROJECT_DIR)
-    result = dbtRunner().invoke(["build", "--target", "spark", "--exclude-resource-type", "unit_test",
-                                 "--project-dir", project, "--profiles-dir", project,
-                                 "--target-path", str(root / "target"), "--log-path", str(root / "logs")])
-    failed = [r.node.unique_id for r in (result.result or []) if r.status in ("error", "fail")]
+    paths = ["--project-dir", project, "--profiles-dir", project, "--target-path", str(root / "target"),
+             "--log-path", str(root / "logs")]
+    result = dbtRunner().invoke(["build", "--target", "spark", "--exclude-resource-type", "unit_test", *paths])
+    if not result.success and _only_server_faults(result):
+        # the local server's own fault, not the SQL's: `dbt retry` runs again what failed, and only that
+        result = dbtRunner().invoke(["retry", "--target", "spark", *paths])
+    failed = [(r.node.unique_id, r.message) for r in (result.result or []) if r.status in ("error", "fail")]
     assert result.success, (failed, result.exception)
     return json.loads((root / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+# pyspark's jars lack Hive's LLAP classes: now and then the Thrift Server fails to close a session with this
+# error (seen once in five full runs), and dbt-spark reports it against the model that session ran.
+SERVER_FAULTS = ("NoClassDefFoundError",)
+
+
+def _only_server_faults(result) -> bool:
+    failures = [r for r in (result.result or []) if r.status in ("error", "fail")]
+    return bool(failures) and all(any(fault in (r.message or "") for fault in SERVER_FAULTS) for r in failures)
 
 
 @pytest.fixture(scope="module")
