@@ -21,7 +21,6 @@ class ParquetTable:
     schema: str
     name: str
     path: Path  # a folder holding one Parquet file: a table's location
-    rows: int
 
 
 def export_to_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path,
@@ -36,8 +35,7 @@ def export_to_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path,
         path.mkdir(parents=True, exist_ok=True)
         con.execute(f'COPY (SELECT * FROM "{schema}"."{name}") TO \'{_quoted(path / "data.parquet")}\''
                     " (FORMAT parquet)")
-        rows = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
-        exported.append(ParquetTable(schema, name, path.resolve(), rows))
+        exported.append(ParquetTable(schema, name, path.resolve()))
     return exported
 
 
