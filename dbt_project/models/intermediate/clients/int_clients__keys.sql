@@ -2,15 +2,19 @@
 -- else 'crm-' || CRM company id (FEC files without a valid SIREN: 'fec-...', see stg_accounting__fec_lines).
 -- The practice export identifies companies by their CRM id, so one 'crm_company' key serves both sources; a CRM
 -- company without a SIREN takes the one of its practice client file. CRM and FEC meet on the SIREN.
+-- The ledger-to-company matching is made here, once, for rpt_unmatched_records to list: is_matched says whether
+-- a FEC ledger's client is a company the CRM or the practice export knows (else invalid_siren, unknown_siren),
+-- and whether a CRM company of type client has a ledger (else no_ledger); it is empty for the other keys, which
+-- need no match.
 
 with
 
 crm_companies as (
 
-    select company_id, min(siren) as siren
+    -- staging holds one row per company id
+    select company_id, siren, coalesce(account_type = 'client', false) as is_crm_client
     from {{ ref('stg_crm__companies') }}
     where company_id is not null
-    group by company_id
 
 ),
 
@@ -54,7 +58,8 @@ company_keys as (
         coalesce(crm_companies.siren, client_files.siren) as siren,
         crm_companies.company_id is not null as is_in_crm,
         client_files.company_id is not null as is_in_practice,
-        false as is_in_ledger
+        false as is_in_ledger,
+        coalesce(crm_companies.is_crm_client, false) as is_crm_client
     from company_ids
     left join crm_companies using (company_id)
     left join client_files using (company_id)
@@ -71,7 +76,8 @@ practice_siren_keys as (
         siren,
         false as is_in_crm,
         true as is_in_practice,
-        false as is_in_ledger
+        false as is_in_ledger,
+        false as is_crm_client
     from client_files
     where company_id is null and siren is not null
 
@@ -86,7 +92,8 @@ ledger_keys as (
         max(siren) as siren,
         false as is_in_crm,
         false as is_in_practice,
-        true as is_in_ledger
+        true as is_in_ledger,
+        false as is_crm_client
     from (select * from fec_files union all select * from loaded_fec_files) as ledger_clients
     group by client_id
 
@@ -100,6 +107,37 @@ unioned as (
     union all
     select * from ledger_keys
 
+),
+
+ledger_client_ids as (
+
+    select distinct client_id from unioned where key_source = 'fec_ledger'
+
+),
+
+company_client_ids as (
+
+    select distinct client_id from unioned where key_source != 'fec_ledger'
+
+),
+
+matched as (
+
+    select
+        unioned.*,
+        case
+            when unioned.key_source = 'fec_ledger' then company_client_ids.client_id is not null
+            when unioned.is_crm_client then ledger_client_ids.client_id is not null
+        end as is_matched,
+        case
+            when unioned.key_source = 'fec_ledger' and company_client_ids.client_id is null
+                then case when unioned.siren is null then 'invalid_siren' else 'unknown_siren' end
+            when unioned.is_crm_client and ledger_client_ids.client_id is null then 'no_ledger'
+        end as unmatched_reason
+    from unioned
+    left join company_client_ids on unioned.client_id = company_client_ids.client_id
+    left join ledger_client_ids on unioned.client_id = ledger_client_ids.client_id
+
 )
 
-select * from unioned
+select * from matched

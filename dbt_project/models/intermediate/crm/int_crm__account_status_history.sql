@@ -192,32 +192,37 @@ reason_activities as (
 
     -- the deal or opportunity the reason names: one of those that gave the status, running ones first, then
     -- the latest activity, a deal before an opportunity of the same day
-    select activities_at_dates.*
-    from activities_at_dates
-    inner join own_statuses
-        on
-            activities_at_dates.client_id = own_statuses.client_id
-            and activities_at_dates.reference_date = own_statuses.reference_date
-    where
-        case own_statuses.own_status
-            when 'actif' then
-                activities_at_dates.activity_kind = 'deal'
-                and activities_at_dates.activity_date >= own_statuses.recent_from
-            when 'prospect' then
-                activities_at_dates.activity_kind = 'opportunity'
-                and activities_at_dates.activity_date >= own_statuses.recent_from
-            when 'delaisse' then activities_at_dates.activity_date >= own_statuses.lapsing_from
-            else true
-        end
-    qualify row_number() over (
-        partition by activities_at_dates.client_id, activities_at_dates.reference_date
-        order by
-            activities_at_dates.is_running desc,
-            activities_at_dates.activity_date desc,
-            activities_at_dates.activity_kind asc,
-            activities_at_dates.started_on desc nulls last,
-            activities_at_dates.activity_id asc
-    ) = 1
+    select {{ vigie.star_except(['_rank']) }}
+    from (
+        select
+            activities_at_dates.*,
+            row_number() over (
+                partition by activities_at_dates.client_id, activities_at_dates.reference_date
+                order by
+                    activities_at_dates.is_running desc,
+                    activities_at_dates.activity_date desc,
+                    activities_at_dates.activity_kind asc,
+                    activities_at_dates.started_on desc nulls last,
+                    activities_at_dates.activity_id asc
+            ) as _rank
+        from activities_at_dates
+        inner join own_statuses
+            on
+                activities_at_dates.client_id = own_statuses.client_id
+                and activities_at_dates.reference_date = own_statuses.reference_date
+        where
+            case own_statuses.own_status
+                when 'actif' then
+                    activities_at_dates.activity_kind = 'deal'
+                    and activities_at_dates.activity_date >= own_statuses.recent_from
+                when 'prospect' then
+                    activities_at_dates.activity_kind = 'opportunity'
+                    and activities_at_dates.activity_date >= own_statuses.recent_from
+                when 'delaisse' then activities_at_dates.activity_date >= own_statuses.lapsing_from
+                else true
+            end
+    ) as ranked
+    where _rank = 1
 
 ),
 
@@ -370,12 +375,17 @@ perimeter_facts as (
 best_candidates as (
 
     -- the best status; on a tie the account's own facts, then the subsidiary with the latest fact
-    select *
-    from candidates
-    qualify row_number() over (
-        partition by account_client_id, reference_date
-        order by status_rank asc, is_self desc, reason_date desc nulls last, member_client_id asc
-    ) = 1
+    select {{ vigie.star_except(['_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by account_client_id, reference_date
+                order by status_rank asc, is_self desc, reason_date desc nulls last, member_client_id asc
+            ) as _rank
+        from candidates
+    ) as ranked
+    where _rank = 1
 
 ),
 

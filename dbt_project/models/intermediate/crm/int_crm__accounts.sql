@@ -33,13 +33,22 @@ company_clients as (
 crm_company_per_client as (
 
     -- two CRM records sharing a SIREN are one client: keep the one typed 'client', then the smallest id
-    select company_clients.client_id, crm_companies.*
-    from company_clients
-    inner join crm_companies using (company_id)
-    qualify row_number() over (
-        partition by company_clients.client_id
-        order by crm_companies.account_type = 'client' desc, crm_companies.company_id asc, crm_companies._line_number asc
-    ) = 1
+    select {{ vigie.star_except(['_rank']) }}
+    from (
+        select
+            company_clients.client_id,
+            crm_companies.*,
+            row_number() over (
+                partition by company_clients.client_id
+                order by
+                    crm_companies.account_type = 'client' desc,
+                    crm_companies.company_id asc,
+                    crm_companies._line_number asc
+            ) as _rank
+        from company_clients
+        inner join crm_companies using (company_id)
+    ) as ranked
+    where _rank = 1
 
 ),
 

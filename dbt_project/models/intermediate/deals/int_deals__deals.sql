@@ -1,7 +1,8 @@
 -- One row per CRM deal (affaire) with the project's client_id. A deal id written twice in the export keeps its
 -- first line (stg_crm__deals warns about the duplicate); a deal without an id cannot be referred to by any
--- document and is left out. A deal whose company is unknown keeps an empty client_id and is listed in
--- rpt_unmatched_records.
+-- document and is left out. A deal is matched to its company here: one whose company is unknown keeps an empty
+-- client_id, is_matched false and an unmatched_reason (no_company, unknown_company), and rpt_unmatched_records
+-- lists it.
 
 with
 
@@ -26,6 +27,11 @@ joined as (
         deals.deal_id,
         deals.company_id,
         company_keys.client_id,
+        company_keys.client_id is not null as is_matched,
+        case
+            when deals.company_id is null then 'no_company'
+            when company_keys.client_id is null then 'unknown_company'
+        end as unmatched_reason,
         deals.opportunity_id,
         deals.owner_id,
         deals.deal_name,

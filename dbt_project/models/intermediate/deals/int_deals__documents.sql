@@ -7,10 +7,11 @@
 --   purchase     purchases booked on the deal: excl. tax;
 --   time_entry   time entries matched to the deal (int_time__entries_matched): hours and, when the
 --                collaborator and their hourly cost are known, cost.
--- Draft, cancelled and unknown statuses never count. A document id written twice keeps its first line (staging).
+-- The matching is int_deals__documents_matched's and int_time__entries_matched's: this model keeps what they
+-- matched to a deal (what they could not match is listed in rpt_unmatched_records). A document without an id
+-- cannot be told apart from another and is left out here (it stays in the unmatched report when unmatched).
 -- is_outside_deal_dates: the document is dated before the deal's start or after its end (seed 002: "la date
 -- d'un document de vente ou d'achat est incohérente avec l'affaire"); an empty date on either side is no bound.
--- Documents naming a deal or invoice that does not exist are listed in rpt_unmatched_records.
 
 
 with
@@ -21,24 +22,10 @@ deals as (
 
 ),
 
-invoices as (
+matched_documents as (
 
-    select * from {{ ref('stg_crm__invoices') }}
-    where invoice_id is not null and is_counted
-
-),
-
-credit_notes as (
-
-    select * from {{ ref('stg_crm__credit_notes') }}
-    where credit_note_id is not null and is_counted
-
-),
-
-purchases as (
-
-    select * from {{ ref('stg_crm__purchases') }}
-    where purchase_id is not null
+    select * from {{ ref('int_deals__documents_matched') }}
+    where deal_id is not null and document_id is not null
 
 ),
 
@@ -52,51 +39,20 @@ time_entries as (
 documents as (
 
     select
-        'invoice' as document_type,
-        invoice_id as document_id,
+        document_type,
+        document_id,
         deal_id,
-        invoice_date as document_date,
-        total_excl_tax as sales_excl_tax,
-        null as purchases_excl_tax,
+        document_date,
+        case document_type
+            when 'invoice' then total_excl_tax
+            when 'credit_note' then -total_excl_tax
+        end as sales_excl_tax,
+        case when document_type = 'purchase' then total_excl_tax end as purchases_excl_tax,
         null as labour_hours,
         null as labour_cost,
         _source_file,
         _line_number
-    from invoices
-    where deal_id is not null
-
-    union all
-
-    select
-        'credit_note' as document_type,
-        credit_notes.credit_note_id as document_id,
-        invoices.deal_id,
-        credit_notes.credit_note_date as document_date,
-        -credit_notes.total_excl_tax as sales_excl_tax,
-        null as purchases_excl_tax,
-        null as labour_hours,
-        null as labour_cost,
-        credit_notes._source_file,
-        credit_notes._line_number
-    from credit_notes
-    inner join invoices using (invoice_id)
-    where invoices.deal_id is not null
-
-    union all
-
-    select
-        'purchase' as document_type,
-        purchase_id as document_id,
-        deal_id,
-        purchase_date as document_date,
-        null as sales_excl_tax,
-        total_excl_tax as purchases_excl_tax,
-        null as labour_hours,
-        null as labour_cost,
-        _source_file,
-        _line_number
-    from purchases
-    where deal_id is not null
+    from matched_documents
 
     union all
 

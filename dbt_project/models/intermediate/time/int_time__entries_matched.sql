@@ -169,23 +169,27 @@ deal_candidates as (
 
 best_deals as (
 
-    select
-        deal_candidates.time_entry_key,
-        deal_candidates.deal_id,
-        deal_candidates.deal_match_method,
-        deals.client_id as deal_client_id
-    from deal_candidates
-    inner join deals using (deal_id)
-    inner join entries_with_client as entries using (time_entry_key)
-    qualify row_number() over (
-        partition by deal_candidates.time_entry_key
-        order by
-            deal_candidates.priority,
-            -- days between the entry and the deal's dates, 0 inside them (greatest() skips empty dates)
-            coalesce(greatest({{ dbt.datediff('entries.entry_date', 'deals.start_date', 'day') }},
-                              {{ dbt.datediff('deals.end_date', 'entries.entry_date', 'day') }}, 0), 0),
-            deal_candidates.deal_id
-    ) = 1
+    select time_entry_key, deal_id, deal_match_method, deal_client_id
+    from (
+        select
+            deal_candidates.time_entry_key,
+            deal_candidates.deal_id,
+            deal_candidates.deal_match_method,
+            deals.client_id as deal_client_id,
+            row_number() over (
+                partition by deal_candidates.time_entry_key
+                order by
+                    deal_candidates.priority,
+                    -- days between the entry and the deal's dates, 0 inside them (greatest() skips empty dates)
+                    coalesce(greatest({{ dbt.datediff('entries.entry_date', 'deals.start_date', 'day') }},
+                                      {{ dbt.datediff('deals.end_date', 'entries.entry_date', 'day') }}, 0), 0),
+                    deal_candidates.deal_id
+            ) as _rank
+        from deal_candidates
+        inner join deals using (deal_id)
+        inner join entries_with_client as entries using (time_entry_key)
+    ) as ranked
+    where _rank = 1
 
 ),
 
@@ -214,6 +218,9 @@ matched as (
             when collaborator_emails.collaborator_count = 1 then 'email'
             when collaborator_names.collaborator_count = 1 then 'name'
         end as collaborator_match_method,
+        coalesce(
+            collaborator_emails.collaborator_count = 1 or collaborator_names.collaborator_count = 1, false
+        ) as is_collaborator_matched,
         case
             when collaborator_emails.collaborator_count = 1 or collaborator_names.collaborator_count = 1 then null
             when entries.user_email_key is null and entries.user_name_key is null then 'no_identity'
@@ -225,6 +232,7 @@ matched as (
         ---------- deal
         best_deals.deal_id,
         best_deals.deal_match_method,
+        best_deals.deal_id is not null as is_deal_matched,
         case
             when best_deals.deal_id is not null then null
             when entries.project_name_key is null and entries.project_code_key is null then 'no_project'

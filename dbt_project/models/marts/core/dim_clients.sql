@@ -53,16 +53,23 @@ clients as (
 client_file_per_client as (
 
     -- an active file wins over a deactivated one
-    select keys.client_id, client_files.*
-    from keys
-    inner join client_files
-        on (keys.key_source = 'crm_company' and keys.key_value = client_files.company_id)
-        or (keys.key_source = 'practice_siren' and client_files.company_id is null
-            and keys.key_value = client_files.siren)
-    qualify row_number() over (
-        partition by keys.client_id
-        order by coalesce(client_files.is_deactivated, false), client_files.company_id, client_files._line_number
-    ) = 1
+    select {{ vigie.star_except(['_rank']) }}
+    from (
+        select
+            keys.client_id,
+            client_files.*,
+            row_number() over (
+                partition by keys.client_id
+                order by
+                    coalesce(client_files.is_deactivated, false), client_files.company_id, client_files._line_number
+            ) as _rank
+        from keys
+        inner join client_files
+            on (keys.key_source = 'crm_company' and keys.key_value = client_files.company_id)
+            or (keys.key_source = 'practice_siren' and client_files.company_id is null
+                and keys.key_value = client_files.siren)
+    ) as ranked
+    where _rank = 1
 
 ),
 

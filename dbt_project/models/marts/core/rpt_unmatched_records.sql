@@ -9,6 +9,9 @@
 --   invoice    → deal          a counted invoice naming an unknown deal (an invoice without deal is not a deal's)
 --   credit_note → invoice      a counted credit note naming an unknown invoice
 -- Drafts and cancelled documents never count anywhere, so they are not listed.
+-- This report matches nothing itself: each matching model flags what it could not match (is_matched,
+-- unmatched_reason: int_time__entries_matched, int_clients__keys, int_deals__deals, int_deals__documents_matched),
+-- and the report words the reason and unions them; joins below only fetch a record's own details.
 
 with
 
@@ -85,7 +88,7 @@ unmatched_collaborators as (
         _line_number as line_number,
         details
     from time_entry_details
-    where collaborator_id is null
+    where not is_collaborator_matched
 
 ),
 
@@ -123,7 +126,7 @@ unmatched_deals as (
         _line_number as line_number,
         details
     from time_entry_details
-    where deal_id is null
+    where not is_deal_matched
 
 ),
 
@@ -136,18 +139,6 @@ ledger_files as (
 
 ),
 
-company_client_ids as (
-
-    select distinct client_id from client_keys where key_source in ('crm_company', 'practice_siren')
-
-),
-
-ledger_client_ids as (
-
-    select distinct client_id from client_keys where key_source = 'fec_ledger'
-
-),
-
 unmatched_ledgers as (
 
     select
@@ -155,14 +146,14 @@ unmatched_ledgers as (
         'ledger' as entity,
         ledger_keys.client_id as record_key,
         'company' as match_target,
-        case when ledger_keys.siren is null then 'invalid_siren' else 'unknown_siren' end as reason_code,
+        ledger_keys.unmatched_reason as reason_code,
         case
-            when ledger_keys.siren is null
+            when ledger_keys.unmatched_reason = 'invalid_siren'
                 then 'FEC sans SIREN valide (« ' || ledger_keys.client_id || ' ») : aucune société à rapprocher'
             else 'SIREN ' || ledger_keys.siren || ' des FEC inconnu du CRM et des dossiers de production'
         end as reason,
         case
-            when ledger_keys.siren is null
+            when ledger_keys.unmatched_reason = 'invalid_siren'
                 then 'FEC file without a valid SIREN ("' || ledger_keys.client_id || '"): no company to match'
             else 'SIREN ' || ledger_keys.siren || ' of the FEC files is unknown to the CRM and the practice files'
         end as reason_en,
@@ -173,18 +164,16 @@ unmatched_ledgers as (
         {{ vigie.json_object_of([('siren', 'ledger_keys.siren'), ('file_count', 'coalesce(ledger_files.file_count, 0)')]) }} as details
     from client_keys as ledger_keys
     left join ledger_files using (client_id)
-    where ledger_keys.key_source = 'fec_ledger'
-        and ledger_keys.client_id not in (select company_client_ids.client_id from company_client_ids)
+    where ledger_keys.key_source = 'fec_ledger' and not ledger_keys.is_matched
 
 ),
 
-crm_clients as (
+crm_clients_without_ledger as (
 
-    -- a company id written twice keeps its first line (staging)
-    select companies.*, company_clients.client_id
-    from {{ ref('stg_crm__companies') }} as companies
-    inner join company_clients using (company_id)
-    where companies.account_type = 'client'
+    select companies.*, keys.client_id, keys.unmatched_reason
+    from client_keys as keys
+    inner join {{ ref('stg_crm__companies') }} as companies on keys.key_value = companies.company_id
+    where keys.key_source = 'crm_company' and not keys.is_matched
 
 ),
 
@@ -195,7 +184,7 @@ unmatched_crm_clients as (
         'company' as entity,
         company_id as record_key,
         'ledger' as match_target,
-        'no_ledger' as reason_code,
+        unmatched_reason as reason_code,
         'Client du CRM « ' || coalesce(company_name, company_id) || ' » sans aucun FEC chargé'
             || case when siren is null then ' (SIREN inconnu)' else ' (SIREN ' || siren || ')' end as reason,
         'CRM client "' || coalesce(company_name, company_id) || '" has no FEC file loaded'
@@ -205,8 +194,7 @@ unmatched_crm_clients as (
         _source_file as source_file,
         _line_number as line_number,
         {{ vigie.json_object_of([('name', 'company_name'), ('siren', 'siren'), ('siren_as_received', 'siren_as_received')]) }} as details
-    from crm_clients
-    where client_id not in (select ledger_client_ids.client_id from ledger_client_ids)
+    from crm_clients_without_ledger
 
 ),
 
@@ -217,13 +205,13 @@ unmatched_deal_companies as (
         'deal' as entity,
         deal_id as record_key,
         'company' as match_target,
-        case when company_id is null then 'no_company' else 'unknown_company' end as reason_code,
+        unmatched_reason as reason_code,
         case
-            when company_id is null then 'Affaire « ' || coalesce(deal_name, deal_id) || ' » sans société'
+            when unmatched_reason = 'no_company' then 'Affaire « ' || coalesce(deal_name, deal_id) || ' » sans société'
             else 'Affaire « ' || coalesce(deal_name, deal_id) || ' » : société ' || company_id || ' inconnue'
         end as reason,
         case
-            when company_id is null then 'Deal "' || coalesce(deal_name, deal_id) || '" has no company'
+            when unmatched_reason = 'no_company' then 'Deal "' || coalesce(deal_name, deal_id) || '" has no company'
             else 'Deal "' || coalesce(deal_name, deal_id) || '": company ' || company_id || ' is unknown'
         end as reason_en,
         cast(null as string) as client_id,
@@ -232,13 +220,14 @@ unmatched_deal_companies as (
         _line_number as line_number,
         {{ vigie.json_object_of([('company_id', 'company_id'), ('name', 'deal_name'), ('status', 'status')]) }} as details
     from deals
-    where client_id is null
+    where not is_matched
 
 ),
 
-purchases as (
+unmatched_documents as (
 
-    select * from {{ ref('stg_crm__purchases') }}
+    select * from {{ ref('int_deals__documents_matched') }}
+    where not is_matched
 
 ),
 
@@ -247,32 +236,24 @@ unmatched_purchases as (
     select
         'crm' as source,
         'purchase' as entity,
-        coalesce(purchases.purchase_id, purchases._source_file || ':' || purchases._line_number) as record_key,
-        'deal' as match_target,
-        case when purchases.deal_id is null then 'no_deal' else 'unknown_deal' end as reason_code,
+        document_key as record_key,
+        match_target,
+        unmatched_reason as reason_code,
         case
-            when purchases.deal_id is null then 'Achat sans affaire : il ne compte dans aucune affaire'
-            else 'Achat imputé à l''affaire ' || purchases.deal_id || ', inconnue du CRM'
+            when unmatched_reason = 'no_deal' then 'Achat sans affaire : il ne compte dans aucune affaire'
+            else 'Achat imputé à l''affaire ' || named_deal_id || ', inconnue du CRM'
         end as reason,
         case
-            when purchases.deal_id is null then 'Purchase without a deal: it counts toward no deal'
-            else 'Purchase booked on deal ' || purchases.deal_id || ', unknown to the CRM'
+            when unmatched_reason = 'no_deal' then 'Purchase without a deal: it counts toward no deal'
+            else 'Purchase booked on deal ' || named_deal_id || ', unknown to the CRM'
         end as reason_en,
         cast(null as string) as client_id,
-        purchases.purchase_date as record_date,
-        purchases._source_file as source_file,
-        purchases._line_number as line_number,
-        {{ vigie.json_object_of([('deal_id', 'purchases.deal_id'), ('supplier', 'purchases.supplier'), ('total_excl_tax', 'purchases.total_excl_tax')]) }} as details
-    from purchases
-    left join deals using (deal_id)
-    where deals.deal_id is null
-
-),
-
-counted_invoices as (
-
-    select * from {{ ref('stg_crm__invoices') }}
-    where invoice_id is not null and is_counted  -- staging reads what counts from seed crm_document_statuses
+        document_date as record_date,
+        _source_file as source_file,
+        _line_number as line_number,
+        {{ vigie.json_object_of([('deal_id', 'named_deal_id'), ('supplier', 'supplier'), ('total_excl_tax', 'total_excl_tax')]) }} as details
+    from unmatched_documents
+    where document_type = 'purchase'
 
 ),
 
@@ -281,35 +262,21 @@ unmatched_invoices as (
     select
         'crm' as source,
         'invoice' as entity,
-        invoices.invoice_id as record_key,
-        'deal' as match_target,
-        'unknown_deal' as reason_code,
-        'Facture ' || coalesce(invoices.invoice_number, invoices.invoice_id) || ' imputée à l''affaire '
-            || invoices.deal_id || ', inconnue du CRM' as reason,
-        'Invoice ' || coalesce(invoices.invoice_number, invoices.invoice_id) || ' booked on deal '
-            || invoices.deal_id || ', unknown to the CRM' as reason_en,
+        invoices.document_key as record_key,
+        invoices.match_target,
+        invoices.unmatched_reason as reason_code,
+        'Facture ' || coalesce(invoices.document_number, invoices.document_id) || ' imputée à l''affaire '
+            || invoices.named_deal_id || ', inconnue du CRM' as reason,
+        'Invoice ' || coalesce(invoices.document_number, invoices.document_id) || ' booked on deal '
+            || invoices.named_deal_id || ', unknown to the CRM' as reason_en,
         company_clients.client_id,
-        invoices.invoice_date as record_date,
+        invoices.document_date as record_date,
         invoices._source_file as source_file,
         invoices._line_number as line_number,
-        {{ vigie.json_object_of([('deal_id', 'invoices.deal_id'), ('company_id', 'invoices.company_id'), ('status', 'invoices.status'), ('total_excl_tax', 'invoices.total_excl_tax')]) }} as details
-    from counted_invoices as invoices
-    left join deals using (deal_id)
+        {{ vigie.json_object_of([('deal_id', 'invoices.named_deal_id'), ('company_id', 'invoices.company_id'), ('status', 'invoices.status'), ('total_excl_tax', 'invoices.total_excl_tax')]) }} as details
+    from unmatched_documents as invoices
     left join company_clients on invoices.company_id = company_clients.company_id
-    where invoices.deal_id is not null and deals.deal_id is null
-
-),
-
-counted_credit_notes as (
-
-    select * from {{ ref('stg_crm__credit_notes') }}
-    where credit_note_id is not null and is_counted
-
-),
-
-all_invoice_ids as (
-
-    select distinct invoice_id from {{ ref('stg_crm__invoices') }} where invoice_id is not null
+    where invoices.document_type = 'invoice'
 
 ),
 
@@ -318,22 +285,21 @@ unmatched_credit_notes as (
     select
         'crm' as source,
         'credit_note' as entity,
-        credit_notes.credit_note_id as record_key,
-        'invoice' as match_target,
-        'unknown_invoice' as reason_code,
-        'Avoir ' || coalesce(credit_notes.credit_note_number, credit_notes.credit_note_id)
-            || ' sur la facture ' || credit_notes.invoice_id || ', inconnue du CRM' as reason,
-        'Credit note ' || coalesce(credit_notes.credit_note_number, credit_notes.credit_note_id)
-            || ' on invoice ' || credit_notes.invoice_id || ', unknown to the CRM' as reason_en,
+        credit_notes.document_key as record_key,
+        credit_notes.match_target,
+        credit_notes.unmatched_reason as reason_code,
+        'Avoir ' || coalesce(credit_notes.document_number, credit_notes.document_id)
+            || ' sur la facture ' || credit_notes.named_invoice_id || ', inconnue du CRM' as reason,
+        'Credit note ' || coalesce(credit_notes.document_number, credit_notes.document_id)
+            || ' on invoice ' || credit_notes.named_invoice_id || ', unknown to the CRM' as reason_en,
         company_clients.client_id,
-        credit_notes.credit_note_date as record_date,
+        credit_notes.document_date as record_date,
         credit_notes._source_file as source_file,
         credit_notes._line_number as line_number,
-        {{ vigie.json_object_of([('invoice_id', 'credit_notes.invoice_id'), ('company_id', 'credit_notes.company_id'), ('status', 'credit_notes.status'), ('total_excl_tax', 'credit_notes.total_excl_tax')]) }} as details
-    from counted_credit_notes as credit_notes
+        {{ vigie.json_object_of([('invoice_id', 'credit_notes.named_invoice_id'), ('company_id', 'credit_notes.company_id'), ('status', 'credit_notes.status'), ('total_excl_tax', 'credit_notes.total_excl_tax')]) }} as details
+    from unmatched_documents as credit_notes
     left join company_clients on credit_notes.company_id = company_clients.company_id
-    where credit_notes.invoice_id is not null
-        and credit_notes.invoice_id not in (select all_invoice_ids.invoice_id from all_invoice_ids)
+    where credit_notes.document_type = 'credit_note'
 
 ),
 
