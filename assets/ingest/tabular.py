@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -31,13 +32,20 @@ CANDIDATE_DELIMITERS = (",", ";", "\t")
 JSON_KINDS = {list: "an array", str: "a string or a number", bool: "a boolean", type(None): "null"}
 
 
-@dataclass(frozen=True)
-class TextRecord:
-    """One record of a file: where it starts, its raw text, and its values (CSV fields or a JSON object)."""
+class TextRecord(NamedTuple):  # a tuple: made once per record, a frozen dataclass cost a third of the read
+    """One record of a file: where it starts and ends (physical lines, the header being line 1) and its values
+    (CSV fields or a JSON object). Its raw text is cut from the file's lines only when asked: most records are
+    loaded and never need it, and making it for each of a few hundred thousand records cost more than the
+    CSV parsing itself."""
 
     line_number: int
-    raw: str
     values: list[str] | dict
+    lines: Sequence[str]  # every physical line of the file, line 1 first
+    last_line: int = 0  # the record's last physical line; 0: the record is its first line alone
+
+    @property
+    def raw(self) -> str:
+        return _raw(self.lines[self.line_number - 1:max(self.line_number, self.last_line)])
 
 
 @dataclass
@@ -103,38 +111,41 @@ def read_csv(text: str, max_field_chars: int = 16 * 1024 * 1024) -> TabularConte
         csv.field_size_limit(len(text) + 1)
     # newline="" splits physical lines on \n, \r\n and \r only (str.splitlines also splits on \x0c, \u2028...)
     lines = list(io.StringIO(text, newline=""))
-    consumed: list[str] = []
-
-    def physical_lines():
-        for line in lines:
-            consumed.append(line)
-            yield line
-
     delimiter = _sniff_delimiter(next(line for line in lines if line.strip()))  # the header, after blank lines
     # strict: a quote left open swallows the rest of the file into one field; it must end as a quarantined
-    # record, not as a record silently holding the lines that follow it
-    reader = csv.reader(physical_lines(), delimiter=delimiter, strict=True)
+    # record, not as a record silently holding the lines that follow it. The reader counts the physical lines it
+    # consumed (line_num), so each record's lines are lines[start - 1:end].
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     content = TabularContent(header=[], records=[], details={"delimiter": delimiter})
+    records, width = content.records, -1  # the header's width, once read
+    end = 0
     while True:
-        start_line = reader.line_num + 1
-        consumed.clear()
+        start = end + 1
         try:
             fields = next(reader)
         except StopIteration:
             break
         except Exception as error:  # csv.Error or anything else: the record is quarantined, the file goes on
-            reason = _csv_error_reason(error, start_line, reader.line_num)
-            content.rejections.append(Rejection(start_line, reason, _raw(consumed)))
+            end = reader.line_num
+            reason = _csv_error_reason(error, start, end)
+            content.rejections.append(Rejection(start, reason, _raw(lines[start - 1:end])))
             continue
-        longest = max(map(len, fields), default=0)
-        if longest > max_field_chars:
-            raw = _raw(consumed)
-            reason = f"a field of {longest} characters exceeds the limit of {max_field_chars}"
-            if len(raw) > 1000:
-                reason += f"; raw text cut to its first 1000 of {len(raw)} characters"
-            content.rejections.append(Rejection(start_line, reason, raw[:1000]))
+        end = reader.line_num
+        # a field can only be longer than the limit if the record's text is
+        if (end > start or len(lines[start - 1]) > max_field_chars) and fields:
+            longest = max(map(len, fields))
+            if longest > max_field_chars:
+                raw = _raw(lines[start - 1:end])
+                reason = f"a field of {longest} characters exceeds the limit of {max_field_chars}"
+                if len(raw) > 1000:
+                    reason += f"; raw text cut to its first 1000 of {len(raw)} characters"
+                content.rejections.append(Rejection(start, reason, raw[:1000]))
+                continue
+        if len(fields) == width:  # the usual record, placed without a call
+            records.append(TextRecord(start, fields, lines, end))
             continue
-        _place_csv_record(content, TextRecord(start_line, _raw(consumed), fields))
+        _place_csv_record(content, TextRecord(start, fields, lines, end))
+        width = len(content.header) or -1
     return content
 
 
@@ -187,7 +198,7 @@ def read_jsonl(text: str) -> TabularContent:
         if reason:
             content.rejections.append(Rejection(line_number, reason, raw))
             continue
-        content.records.append(TextRecord(line_number, raw, value))
+        content.records.append(TextRecord(line_number, value, lines))
     return content
 
 

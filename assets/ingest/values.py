@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 # what SQL's trim() removes around a value in DuckDB: the space separators (Unicode category Zs; test_values.py
 # checks this list against unicodedata and against DuckDB)
@@ -34,6 +35,10 @@ BOOLEAN_WORDS = {"true", "t", "1", "yes", "y", "oui", "vrai", "false", "f", "0",
 # '=' or '@' anywhere at the start; '+' or '-' only when glued to what follows ("- relance" is a bullet)
 FORMULA_START = re.compile(r"^\s*(?:[=@]|[+\-](?!\s))")
 NUMBER_LIKE = re.compile(r"^\s*[+-]?[0-9\s.,]+%?\s*$")
+# What exports almost always write: at most ten digits and two decimals, nothing around them. Such a text reads
+# as itself, below PLAUSIBLE_AMOUNT and in every DECIMAL column here, so it needs no Decimal (values.py's
+# hot path: a few hundred thousand amounts per file).
+PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,10}(?:\.[0-9]{1,2})?")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ def read_decimal(text: str, precision: int = 18, scale: int = 2) -> Decimal | No
     return rounded if abs(rounded) < Decimal(10) ** (precision - scale) else None
 
 
+@lru_cache(maxsize=65536)  # a file holds a few thousand distinct days, each written on many lines
 def read_date(text: str) -> date | None:
     """The date `parse_date` gives in staging: the first ten characters as an ISO date, or None."""
     match = ISO_DATE_TEXT.fullmatch(text.strip(SQL_TRIM)[:10])
@@ -166,6 +172,8 @@ def check_values(table: str, values: dict[str, str | None], absent=frozenset()) 
 
 def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:
     if field_type.kind == "decimal":
+        if PLAIN_AMOUNT.fullmatch(text) and field_type.precision - field_type.scale > 10:
+            return []
         number = read_decimal(text, field_type.precision, field_type.scale)
         if number is None:
             return _unreadable(name, text, field_type, _decimal_problem(name, text, field_type))
@@ -217,6 +225,8 @@ def _excerpt(text: str, length: int = 40) -> str:
 def _formula_like(name: str, text: str | None, table: str) -> bool:
     """A text cell a spreadsheet opening the published tables would run as a formula. Signed numbers and
     ISO dates are data, not formulas."""
-    if text is None or len(text.strip()) < 2 or not FORMULA_START.match(text):
+    if not text or (text[0] not in "=@+-" and not text[0].isspace()):  # the usual case, without a regex
+        return False
+    if len(text.strip()) < 2 or not FORMULA_START.match(text):
         return False
     return not (name in FIELD_TYPES.get(table, {}) or NUMBER_LIKE.match(text))
