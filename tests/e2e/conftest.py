@@ -1,7 +1,7 @@
 """End-to-end runs: the real `vigie` command, the real Dagster definitions, dbt on a real DuckDB file.
 
-Each runs in a home of its own (its own dbt target path and Dagster instance), so modules run in parallel; the
-tests of one module share an xdist group, so a module-scoped home is built once.
+Each runs in a home of its own (its own dbt target path and Dagster instance), so modules run in parallel; `make
+test` sends each module whole to one xdist worker (`--dist loadfile`), so a module-scoped home is built once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from orchestration.cli import main as vigie
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.xdist_group(f"e2e-{item.module.__name__}"))
             item.add_marker(pytest.mark.e2e)
 
 

@@ -1,4 +1,4 @@
-"""One Spark Thrift Server for the Spark tests: they share the xdist group "spark", so one worker runs them all."""
+"""One Spark Thrift Server per pytest worker that runs Spark tests (`make test` sends each module whole to a worker)."""
 
 from __future__ import annotations
 

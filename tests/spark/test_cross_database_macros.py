@@ -13,8 +13,6 @@ from pyhive import hive
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
 
-pytestmark = pytest.mark.xdist_group("spark")  # one worker, one server (conftest.py)
-
 # each macro, on values chosen where the engines could differ: ties and order of fields, a 30 February, a
 # partial match, the end of a month
 PROBE = """

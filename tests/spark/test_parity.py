@@ -24,8 +24,6 @@ from pyhive import hive
 from assets.raw_layer import export_to_parquet, spark_registration
 from orchestration.dbt_project import DBT_PROJECT_DIR
 
-pytestmark = pytest.mark.xdist_group("spark")  # one worker, one server (conftest.py)
-
 VIGIE = Path(sys.executable).parent / "vigie"
 
 
