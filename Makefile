@@ -39,7 +39,7 @@ check-defs: install
 	VIGIE_HOME=$$(mktemp -d)/home $(VENV)/bin/dg check defs
 
 test: check-defs spark-runtime
-	$(VENV)/bin/pytest -n auto --dist loadfile -q
+	$(VENV)/bin/pytest -n auto --dist loadfile --no-loadscope-reorder -q
 
 # The dbt project on a Spark Thrift Server started from pyspark (Java 17); `make test` runs these tests too.
 test-spark: install spark-runtime
