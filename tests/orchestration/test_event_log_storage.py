@@ -64,3 +64,24 @@ def test_open_databases_are_bounded_and_a_deleted_run_keeps_none(tmp_path):
     storage.wipe()
     assert set(storage._engines) <= {"index"}  # the run databases are gone, and so are their connections
     storage.dispose()
+
+
+def test_a_table_found_in_the_index_is_not_looked_up_again_but_a_missing_one_is(tmp_path, monkeypatch):
+    storage = PooledSqliteEventLogStorage(str(tmp_path))
+    created = _counting_engines(monkeypatch)
+    lookups: list[str] = []
+    real = SqliteEventLogStorage.has_table
+
+    def has_table(self, table_name):
+        lookups.append(table_name)
+        return real(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", has_table)
+    assert all(storage.supports_asset_checks for _ in range(50))  # Dagster asks before every check event
+    assert lookups == ["asset_check_executions"]
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert lookups.count("no_such_table") == 2  # a later migration may add it: never cached as missing
+    assert created == []  # the pooled engines are not touched by the lookups
+    storage.wipe()
+    assert storage.supports_asset_checks and lookups.count("asset_check_executions") == 2  # wiped: asked again
+    storage.dispose()
