@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
 import logging
 import os
 import shutil
@@ -20,6 +18,7 @@ from assets.home import VigieHome
 from assets.opportunities.catalogue import CatalogueError
 from assets.run_lock import HomeBusy, hold_home
 from assets.settings import SettingsError
+from orchestration.process_exit import exit_without_teardown
 
 log = logging.getLogger("vigie")
 
@@ -27,19 +26,9 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT_PROBLEMS = 0, 1, 2
 
 
 def console_main() -> None:
-    """The `vigie` command: `main`, then the end of the process without tearing the interpreter down.
-
-    The exit handlers still run (logging flushes its files, temporary folders go), then os._exit. Freeing the
-    millions of objects Dagster, dbt and pandas made one by one took 1 to 2 s at the end of every command, and
-    skipping it loses nothing: whatever a run leaves is committed as it goes, since a run may be killed with -9
-    at any moment (tests/e2e/test_kill_and_restart.py). `main` stays an ordinary function for in-process callers.
-    """
-    code = main()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`vigie explain | head`) has nothing to flush
-            stream.flush()
-    os._exit(code or 0)  # as sys.exit(main()) did: None is success
+    """The `vigie` command: `main`, then the end of the process without tearing the interpreter down
+    (orchestration/process_exit.py). `main` stays an ordinary function for in-process callers."""
+    exit_without_teardown(main())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import shutil
 import sysconfig
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ from orchestration.retries import retry_transient
 
 log = logging.getLogger("vigie.dbt")
 
-# dbt runs from the same environment as Vigie, whatever PATH says (the UI's code server has a bare PATH).
-DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "dbt"
+# dbt runs from the same environment as Vigie, whatever PATH says (the UI's code server has a bare PATH), through
+# `vigie-dbt`: dbt's command line without the interpreter's teardown (orchestration/dbt_command.py).
+DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "vigie-dbt"
 
 # The marts that read what the Python assets write, and everything downstream: dbt's own graph selector, so a new
 # mart reading the rules engine's output lands in the second step without anyone tagging it.
@@ -115,7 +116,10 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         args = ["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars(),
                 # dbt's own log file (debug level: every query) would go to the step's artefacts, removed below; its
                 # writing cost ~4 s of CPU a run (py-spy, three-file home). What matters reaches the run log.
-                "--log-level-file", "none"]
+                "--log-level-file", "none",
+                # Nor its JSON artefacts: the whole manifest written twice and run_results, 0.6 s a step for files
+                # removed below. The compiled SQL column lineage needs is in target/compiled/ all the same.
+                "--no-write-json"]
         if holds_incremental_models:
             load_great_expectations()  # while this process waits for dbt; the quality checks come next
         # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
@@ -129,7 +133,7 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         try:
             # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
             events = list(_logging_progress(invocation.stream()))
-            compiled = _compiled_models(invocation.target_path, events)
+            compiled = _compiled_models(invocation.target_path, events, project)
         finally:
             # dagster-dbt leaves ~30 MB of artefacts per step; what matters is in the events and the run log.
             shutil.rmtree(invocation.target_path, ignore_errors=True)
@@ -150,15 +154,20 @@ def _logging_progress(events: Iterator, every: int = 25) -> Iterator:
     log.info("dbt build: finished, %d models and tests", done)
 
 
-def _compiled_models(target_path: Path, events: list) -> dict[str, str]:
-    """The compiled SQL of each model built in this step, by unique id (read before the artefacts are removed);
-    none when dbt left no results (its column lineage is then missing, the step is not failed for it)."""
-    path = target_path / "run_results.json"
-    if not path.is_file():
-        return {}
-    results = json.loads(path.read_text(encoding="utf-8"))["results"]
-    built = {e.metadata["unique_id"].value for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata}
-    return {r["unique_id"]: r["compiled_code"] for r in results if r["unique_id"] in built and r.get("compiled_code")}
+def _compiled_models(target_path: Path, events: list, project: DbtProject) -> dict[str, str]:
+    """The compiled SQL of each model built in this step, by unique id, from the files dbt writes as it compiles
+    each node (target/compiled/<package>/<model file>, read before the artefacts are removed). A model without its
+    file has no column lineage; the step is not failed for it."""
+    nodes = _manifest(project)["nodes"]
+    compiled = {}
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+        node = nodes.get(unique_id.value) if unique_id else None
+        if node and node["resource_type"] == "model":
+            path = target_path / "compiled" / node["package_name"] / node["original_file_path"]
+            if path.is_file():
+                compiled[unique_id.value] = path.read_text(encoding="utf-8")
+    return compiled
 
 
 def _with_table_metadata(context: dg.AssetExecutionContext, events: list, vigie: VigieResource,
@@ -198,7 +207,7 @@ def _dagster_column_lineage(sources: Mapping[str, list], keys_by_relation: Mappi
 
 def _asset_keys_by_relation(project: DbtProject) -> dict[tuple[str, str], dg.AssetKey]:
     """(schema, table) of every model, seed and source in the warehouse -> its asset key."""
-    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+    manifest = _manifest(project)
     translator = VigieDbtTranslator()
     keys = {}
     for props in [*manifest["nodes"].values(), *manifest["sources"].values()]:
@@ -208,7 +217,18 @@ def _asset_keys_by_relation(project: DbtProject) -> dict[tuple[str, str], dg.Ass
     return keys
 
 
+def _manifest(project: DbtProject) -> dict:
+    """The parsed manifest, read once while its file is unchanged (each step reads it three times)."""
+    path = project.manifest_path
+    return _read_manifest(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _read_manifest(path: Path, mtime_ns: int) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def published_models(project: DbtProject) -> list[str]:
     """Names of the marts tagged `published` in the dbt manifest: the BI contract's tables."""
-    nodes = json.loads(project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    nodes = _manifest(project)["nodes"].values()
     return sorted(n["name"] for n in nodes if n["resource_type"] == "model" and "published" in n.get("tags", []))

@@ -22,6 +22,7 @@ from assets.home import VigieHome
 from assets.ingest.registry import file_sha256
 from assets.processes import command_line, processes_of
 from assets.run_lock import read_holder
+from orchestration.dbt_assets import DBT_EXECUTABLE
 from tests.e2e.small_home import AS_OF, VIGIE, published_tables, small_home, start_vigie_run, wait_until
 
 
@@ -37,7 +38,7 @@ class ConcurrentRuns:
 
 def dbt_processes(home: VigieHome) -> list[int]:
     """Live `dbt` processes started by a run of this home."""
-    return [pid for pid, _ in processes_of(home.root) if "bin/dbt " in command_line(pid)]
+    return [pid for pid, _ in processes_of(home.root) if f"{DBT_EXECUTABLE} " in command_line(pid)]
 
 
 def holds_the_home(home: VigieHome, process: subprocess.Popen) -> bool:
