@@ -50,3 +50,39 @@ def test_a_new_reference_date_parses_again_only_the_files_that_read_it(tmp_path,
     assert first == total > 200
     assert 0 < second < total / 4, parsed
     assert "2026-12" not in vigie.dbt_vars()
+
+
+def test_a_parse_is_made_again_only_when_something_it_depends_on_changed(tmp_path, monkeypatch):
+    """A second run the same day reuses the manifest as it is; new vars, a new reference date, another project or a
+    parse that did not finish make dbt parse again."""
+    from assets.home import VigieHome
+    from orchestration import dbt_project
+
+    home = VigieHome.resolve(tmp_path / "home")
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
+    monkeypatch.setenv("VIGIE_AS_OF_DATE", "2026-12-04")
+    parses = []
+    real_parse = dbt_project._parse_into
+    monkeypatch.setattr(dbt_project, "_parse_into", lambda *args: parses.append(args) or real_parse(*args))
+
+    def parsed_again(dbt_vars='{"language": "fr"}') -> bool:
+        before = len(parses)
+        manifest = dbt_project.prepare_manifest(home, dbt_vars)
+        assert manifest.is_file()
+        return len(parses) > before
+
+    assert parsed_again()
+    assert not parsed_again()  # nothing changed
+    monkeypatch.setenv("VIGIE_RUN_OWNER", "another run")  # different at every run, and read by no dbt file
+    assert not parsed_again()
+    assert parsed_again('{"language": "en"}')
+    monkeypatch.setenv("VIGIE_AS_OF_DATE", "2026-12-05")
+    assert parsed_again('{"language": "en"}')
+    assert not parsed_again('{"language": "en"}')
+    monkeypatch.setattr(dbt_project, "project_fingerprint", lambda: "a changed model")
+    assert parsed_again('{"language": "en"}')
+    (home.dbt_target / dbt_project.PARSE_STAMP).unlink()  # as a parse killed before its end leaves it
+    assert parsed_again('{"language": "en"}')
+    (home.dbt_target / "manifest.json").unlink()
+    assert parsed_again('{"language": "en"}')
