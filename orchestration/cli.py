@@ -15,9 +15,10 @@ from datetime import date
 from pathlib import Path
 
 from assets.home import VigieHome
-from assets.opportunities.catalogue import CatalogueError
+from assets.opportunities.catalogue import CatalogueError, ensure_catalogue_file, load_catalogue
 from assets.run_lock import HomeBusy, hold_home
-from assets.settings import SettingsError
+from assets.settings import SettingsError, ensure_settings_file, load_settings
+from orchestration.dbt_project import seed_threshold_names, start_parse, stop_parse
 from orchestration.process_exit import exit_without_teardown
 
 log = logging.getLogger("vigie")
@@ -173,13 +174,27 @@ def cmd_demo(args) -> int:
     return code
 
 
+def check_configuration(home: VigieHome) -> None:
+    """Create the firm's configuration files when missing, then refuse a broken one (SettingsError or
+    CatalogueError, one line naming file and line) before the run starts."""
+    home.ensure()
+    ensure_settings_file(home.settings_file)
+    load_settings(home.settings_file)
+    ensure_catalogue_file(home.missions_file)
+    load_catalogue(home.missions_file, seed_threshold_names())
+
+
 def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None,
                     refresh_summaries: bool = False, wait: bool = False) -> int:
-    from orchestration.runner import check_configuration, run_pipeline
-
     check_configuration(home)  # a broken catalogue or settings file stops here, before anything is evaluated
-    log.info("running the pipeline on %s", home.root)
-    outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries, wait=wait)
+    parse = start_parse(home, as_of)  # dbt parses the project while this process starts Dagster
+    try:
+        from orchestration.runner import run_pipeline
+
+        log.info("running the pipeline on %s", home.root)
+        outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries, wait=wait)
+    finally:
+        stop_parse(parse)
     for problem in outcome.problems:
         print(f"vigie: {problem}", file=sys.stderr)
     if not outcome.success:
@@ -241,7 +256,7 @@ def _prepare_service(args) -> VigieHome:
 
     from orchestration.dbt_project import prepare_manifest
     from orchestration.run_guard import reap_dead_runs
-    from orchestration.runner import activate_home, check_configuration
+    from orchestration.runner import activate_home
 
     home = VigieHome.resolve(args.home)
     check_configuration(home)
@@ -283,7 +298,6 @@ def cmd_explain(args) -> int:
     import duckdb
 
     from assets import explain
-    from assets.settings import load_settings
 
     by_figure = args.client or args.month or args.indicator
     if bool(args.opportunity_id) == bool(by_figure) or (by_figure and not (args.client and args.month
@@ -318,10 +332,9 @@ def cmd_explain(args) -> int:
 def cmd_docs(args) -> int:
     from dbt.cli.main import dbtRunner
 
-    from assets.settings import load_settings
     from orchestration.dbt_project import DBT_PROJECT_DIR
     from orchestration.run_guard import set_run_environment
-    from orchestration.runner import activate_home, check_configuration
+    from orchestration.runner import activate_home
 
     home = VigieHome.resolve(args.home)
     check_configuration(home)

@@ -26,7 +26,7 @@ from assets.processes import (
 )
 from assets.publish import prune_published_runs
 from assets.settings import Settings
-from assets.warehouse import duckdb_config
+from orchestration.dbt_project import home_environment
 from orchestration.keys import PROCESS_TAG
 
 log = logging.getLogger("vigie.run")
@@ -90,15 +90,8 @@ def end_run(home: VigieHome) -> None:
 
 def set_run_environment(home: VigieHome, settings: Settings) -> None:
     """dbt reads its target path, the warehouse and DuckDB's limits from the environment (profiles.yml)."""
-    config = duckdb_config(settings, home)
-    os.environ.update({
-        "VIGIE_HOME": str(home.root),
-        "VIGIE_WAREHOUSE_DB": str(home.warehouse_db),
-        "DBT_TARGET_PATH": str(home.dbt_target),
-        "DBT_LOG_PATH": str(home.dbt_logs),
-        "VIGIE_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
-        "VIGIE_DUCKDB_THREADS": config["threads"],
-    })  # dbt spills beside the warehouse file (profiles.yml says why); the run's own connections to home.spill
+    os.environ.update(home_environment(home, settings))
+    # dbt spills beside the warehouse file (profiles.yml says why); the run's own connections to home.spill
     home.spill.mkdir(parents=True, exist_ok=True)
 
 

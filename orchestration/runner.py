@@ -19,9 +19,7 @@ import yaml
 from assets.alerts import record_run_failure
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
-from assets.opportunities.catalogue import ensure_catalogue_file, load_catalogue
-from assets.settings import ensure_settings_file, load_settings
-from orchestration.dbt_project import prepare_manifest, seed_threshold_names
+from orchestration.dbt_project import prepare_manifest
 from orchestration.keys import LAUNCHED_BY_TAG, MAX_CONCURRENT_RUNS, PIPELINE_JOB, PROCESS_TAG
 
 log = logging.getLogger("vigie")
@@ -83,16 +81,6 @@ def _write_instance_settings(dagster_home: Path) -> None:
         os.replace(partial, settings_file)
 
 
-def check_configuration(home: VigieHome) -> None:
-    """Create the firm's configuration files when missing, then refuse a broken one (SettingsError or
-    CatalogueError, one line naming file and line) before the run starts."""
-    home.ensure()
-    ensure_settings_file(home.settings_file)
-    load_settings(home.settings_file)
-    ensure_catalogue_file(home.missions_file)
-    load_catalogue(home.missions_file, seed_threshold_names())
-
-
 def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None,
                  refresh_summaries: bool = False, wait: bool = False) -> RunOutcome:
     """One run through the real definitions, holding the home's lock from before Dagster starts until the last read
@@ -126,7 +114,9 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     from orchestration.run_guard import process_tag
 
     os.environ.update(vigie.dbt_environment())  # for this parse and the dbt steps' subprocesses
-    prepare_manifest(home, vigie.dbt_vars())  # with the run's vars, so `dbt build` reuses this parse
+    # With the run's vars, so `dbt build` reuses this parse; usually made already by the parse `vigie run` started
+    # (dbt_project.start_parse) while this process imported Dagster.
+    prepare_manifest(home, vigie.dbt_vars())
     defs = build_definitions(home)
     job = defs.resolve_job_def(PIPELINE_JOB)
     selection = None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -86,3 +87,64 @@ def test_a_parse_is_made_again_only_when_something_it_depends_on_changed(tmp_pat
     assert parsed_again('{"language": "en"}')
     (home.dbt_target / "manifest.json").unlink()
     assert parsed_again('{"language": "en"}')
+
+
+def _run_parse_environment(home, monkeypatch, as_of: str):
+    """The environment and vars a `vigie run` parses with, set as the run sets them."""
+    from orchestration.resources import VigieResource
+    from orchestration.run_guard import set_run_environment
+    from orchestration.runner import activate_home
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the run's variables stay in this test
+    activate_home(home)
+    vigie = VigieResource(home=str(home.root), as_of=as_of)
+    set_run_environment(home, vigie.settings())
+    os.environ.update(vigie.dbt_environment())
+    return vigie.dbt_vars()
+
+
+def test_the_parse_vigie_run_starts_beforehand_is_the_one_the_run_needs(tmp_path, monkeypatch):
+    """`vigie run` parses in a process of its own while it starts Dagster (dbt_project.start_parse); the run's own
+    prepare_manifest must then find that parse made with exactly its vars and environment, and not parse again."""
+    from datetime import date
+
+    from assets.home import VigieHome
+    from assets.settings import ensure_settings_file
+    from orchestration import dbt_project
+
+    home = VigieHome.resolve(tmp_path / "home")
+    home.ensure()
+    ensure_settings_file(home.settings_file)
+    parse = dbt_project.start_parse(home, date(2026, 12, 4))
+    assert parse.wait(timeout=300) == 0
+    assert (home.dbt_target / dbt_project.PARSE_STAMP).is_file()
+    dbt_vars = _run_parse_environment(home, monkeypatch, "2026-12-04")
+
+    def no_parse(*args):
+        raise AssertionError("the run parsed again: its fingerprint differs from the parse started beforehand")
+
+    monkeypatch.setattr(dbt_project, "_parse_into", no_parse)
+    assert dbt_project.prepare_manifest(home, dbt_vars).is_file()
+
+
+def test_a_parse_stopped_midway_leaves_nothing_the_next_parse_trusts(tmp_path, monkeypatch):
+    """A run refused (another run holds the home) or ended early stops its parse; the next one parses in full."""
+    from datetime import date
+
+    from assets.home import VigieHome
+    from assets.settings import ensure_settings_file
+    from orchestration import dbt_project
+
+    home = VigieHome.resolve(tmp_path / "home")
+    home.ensure()
+    ensure_settings_file(home.settings_file)
+    parse = dbt_project.start_parse(home, date(2026, 12, 4))
+    dbt_project.stop_parse(parse)
+    assert parse.returncode is not None
+    assert not (home.dbt_target / dbt_project.PARSE_STAMP).exists()
+    parses = []
+    real_parse = dbt_project._parse_into
+    monkeypatch.setattr(dbt_project, "_parse_into", lambda *args: parses.append(args) or real_parse(*args))
+    dbt_vars = _run_parse_environment(home, monkeypatch, "2026-12-04")
+    assert dbt_project.prepare_manifest(home, dbt_vars).is_file() and len(parses) == 1
+    assert not list(home.dbt_target.parent.glob(".parse-*"))
