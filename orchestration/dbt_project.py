@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import date
 from functools import cache
@@ -85,10 +86,13 @@ def start_parse(home: VigieHome, as_of: date | None) -> subprocess.Popen:
     imports and set-up that a parse used to wait for). The run's own prepare_manifest then waits for it on the
     parse lock and finds its stamp; if this parse failed or differs in anything, the run parses again itself, so
     this process only ever saves time. Its output goes nowhere: a failing parse fails again in the run, loudly."""
-    return subprocess.Popen(
+    parse = subprocess.Popen(
         # -P: the current directory is not put on sys.path (dbt imports every dbt_* module it finds there)
         [sys.executable, "-P", "-m", __name__, str(home.root), as_of.isoformat() if as_of else ""],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # reaped as soon as it ends, not left a zombie for the rest of the run
+    threading.Thread(target=parse.wait, name="vigie-parse-reaper", daemon=True).start()
+    return parse
 
 
 def stop_parse(parse: subprocess.Popen) -> None:
