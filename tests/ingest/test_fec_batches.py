@@ -146,3 +146,31 @@ def test_a_batch_with_a_file_the_warehouse_refuses_loads_the_others(landing, tmp
     statuses = dict(con.execute("SELECT file_path, status FROM raw.ingest_files").fetchall())
     assert statuses[f"accounting/{poisoned}"] == "loaded"  # loaded alone, after the batch fell apart
     assert seen["summary"].files_loaded + seen["summary"].files_rejected == seen["summary"].files_seen
+
+
+def _ledger(path: Path, number: int, lines: int, poison_at: int | None = None) -> None:
+    body = [line(number * 10_000 + n, "411000" if n % 2 else "706000", f"Vente {n}", *(
+        ("10,00", "0,00") if n % 2 else ("0,00", "10,00"))) for n in range(lines)]
+    if poison_at is not None:
+        body[poison_at] = body[poison_at].replace("Vente", "Ven\x00te")
+    path.write_text("\r\n".join([HEADER, *body]) + "\r\n", encoding="utf-8")
+
+
+def test_a_nul_byte_past_the_header_of_a_file_that_shares_it_rejects_that_file_by_name_only(tmp_path):
+    """Two ledgers with the same header, one holding a NUL byte 90 KB in (a file cut and glued to a binary): that
+    one is rejected whole with the reason, the other loads."""
+    accounting = tmp_path / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    _ledger(accounting / "552100554FEC20241231.txt", 1, 1_000)
+    _ledger(accounting / "552100554FEC20231231.txt", 2, 1_000, poison_at=900)  # ~90 KB in: past its header
+    assert (accounting / "552100554FEC20231231.txt").read_bytes().index(b"\x00") > 1 << 16
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_raw_schema(con)
+    summary = ingest_source(con, tmp_path / "landing", FecLoader(chunk_bytes=1 << 20), run_id="run")
+    statuses = dict(con.execute("SELECT file_path, status FROM raw.ingest_files").fetchall())
+    assert statuses == {"accounting/552100554FEC20241231.txt": "loaded",
+                        "accounting/552100554FEC20231231.txt": "rejected"}
+    assert con.execute("SELECT file_path, reason FROM raw.ingest_rejections WHERE line_number IS NULL").fetchall() \
+        == [("accounting/552100554FEC20231231.txt",
+             "the file contains NUL bytes: it is binary or UTF-16, not a FEC text file")]
+    assert summary.files_loaded == 1 and summary.files_rejected == 1
