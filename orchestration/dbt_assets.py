@@ -135,7 +135,8 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
             events = list(_logging_progress(invocation.stream()))
             compiled = _compiled_models(invocation.target_path, events, project)
         finally:
-            # dagster-dbt leaves ~30 MB of artefacts per step; what matters is in the events and the run log.
+            # dagster-dbt leaves each step's artefacts (compiled SQL, a copy of the partial parse); what matters
+            # is in the events and the run log.
             shutil.rmtree(invocation.target_path, ignore_errors=True)
         if holds_incremental_models and context.selected_asset_keys == set(context.assets_def.keys):
             record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
@@ -218,7 +219,7 @@ def _asset_keys_by_relation(project: DbtProject) -> dict[tuple[str, str], dg.Ass
 
 
 def _manifest(project: DbtProject) -> dict:
-    """The parsed manifest, read once while its file is unchanged (each step reads it three times)."""
+    """The parsed manifest, read once while its file is unchanged (each dbt step and the publisher use it)."""
     path = project.manifest_path
     return _read_manifest(path, path.stat().st_mtime_ns)
 
