@@ -44,8 +44,11 @@ def chunk_sql(layout: FecLayout) -> str:
     sep = _literal(layout.separator)
     # Blank: nothing but spaces, separators and the DOS end-of-file mark (Ctrl-Z) that old exports append.
     blank = r"\s\x1a" + ("" if layout.separator == "\t" else "\\" + layout.separator)
+    # text_lines is MATERIALIZED so that every core types lines: read_text yields one row per file (a single row
+    # for a chunk of a large file), too few for DuckDB to share out, and the split, typing and checks of a whole
+    # batch ran on one thread (200 000 lines, two threads: 0.66 s streamed, 0.41 s materialized).
     lines = f"""
-    text_lines AS (
+    text_lines AS MATERIALIZED (
         SELECT file_index, header_line, first_line + i - 1 AS line_number,
                CASE WHEN ends_with(raw_line, chr(13)) THEN left(raw_line, -1) ELSE raw_line END AS line
         FROM (SELECT s.file_index, s.first_line, s.header_line, string_split(t.content, chr(10)) AS parts
