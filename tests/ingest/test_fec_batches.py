@@ -174,3 +174,23 @@ def test_a_nul_byte_past_the_header_of_a_file_that_shares_it_rejects_that_file_b
         == [("accounting/552100554FEC20231231.txt",
              "the file contains NUL bytes: it is binary or UTF-16, not a FEC text file")]
     assert summary.files_loaded == 1 and summary.files_rejected == 1
+
+
+def test_the_lines_of_a_batch_are_materialized_before_they_are_typed(tmp_path):
+    """read_text gives one row per file (one row for a chunk of a large file): streamed from there, the split, typing
+    and checks of a whole batch ran on one thread. Materializing the lines lets DuckDB share them out to every
+    core (0.66 s to 0.41 s for 200 000 lines on two cores). The plan must keep that materialization."""
+    from assets.ingest.fec_layout import read_header
+    from assets.ingest.fec_sql import SOURCES_TABLE, chunk_sql
+
+    ledger = tmp_path / "123456782FEC20241231.txt"
+    ledger.write_text("\n".join([HEADER, line(1, "411000", "Vente", "10,00", "0,00")]) + "\n", encoding="utf-8")
+    con = duckdb.connect()
+    con.execute(f"CREATE TEMP TABLE {SOURCES_TABLE} AS SELECT 0 AS file_index, ? AS path, 1::BIGINT AS first_line,"
+                " 1::BIGINT AS header_line", [str(ledger)])
+    sql = chunk_sql(read_header(HEADER))
+    plan = con.execute(f"EXPLAIN {sql}", {"paths": [str(ledger)]}).fetchall()[0][1]
+    assert "CTE Name: text_lines" in plan
+    con.execute(sql, {"paths": [str(ledger)]})
+    assert con.execute("SELECT line_number, compte_num, debit, problem FROM vigie_fec_chunk").fetchall() == [
+        (2, "411000", 10, None)]
