@@ -121,15 +121,41 @@ class FecLoader:
 
     def plan_batches(self, versions: list) -> list[list]:
         """Group the versions to load (registry._Version) into batches read by one statement each; a file larger
-        than a chunk, or whose name lacks its SIREN or closing date, is a batch of its own."""
-        groups: dict[str, list] = {}
+        than a chunk, or whose name lacks its SIREN or closing date, is a batch of its own.
+
+        Versions of one ledger (same SIREN and closing date: re-exports) never share a batch, and load in the
+        order they were exported: each is replaced by the next (superseded_by), as when they arrive on
+        different mornings, and removing the replaced rows touches rows an earlier batch committed. When a
+        transaction removes rows it inserted itself, DuckDB drops the rows it had already written to the
+        database file and writes them all to the WAL at commit, then again at the checkpoint: at 10 M lines,
+        with 140 re-exports spread over 27 batches, every batch paid that."""
         batches: list[list] = []
+        rounds: dict[tuple, list] = {}  # (siren, closing date) -> its versions, oldest export first
         for version in versions:
             plain = _plain_file(version.path, self.chunk_bytes)
             if plain is None:
                 batches.append([version])
                 continue
             self._planned[version.file_path] = plain
+            rounds.setdefault((plain.name.siren, plain.name.closing_date), []).append(version)
+        by_round: list[list] = []
+        for ledger_versions in rounds.values():
+            # stable: with equal times, the version listed later is loaded later and stays the newest, as before
+            ledger_versions.sort(key=lambda v: self._planned[v.file_path].modified_ns)
+            for position, version in enumerate(ledger_versions):
+                if position == len(by_round):
+                    by_round.append([])
+                by_round[position].append(version)
+        for round_versions in by_round:
+            batches += self._batches_by_header(round_versions)
+        return batches
+
+    def _batches_by_header(self, versions: list) -> list[list]:
+        """Versions sharing a header, in batches of at most `chunk_bytes` of text."""
+        groups: dict[str, list] = {}
+        batches: list[list] = []
+        for version in versions:
+            plain = self._planned[version.file_path]
             group = groups.setdefault(plain.header, [])
             if group and sum(self._planned[v.file_path].size for v in group) + plain.size > self.chunk_bytes:
                 batches.append(list(group))
@@ -181,6 +207,7 @@ class _PlainFile:
     header: str  # the header line as written
     header_line: int  # its physical line number
     size: int
+    modified_ns: int  # when it was exported (its modification time)
 
     @property
     def in_place(self) -> bool:
@@ -196,7 +223,8 @@ def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
     """The file when it can be read in a batch, else None (it is then loaded, or rejected, on its own): named
     <SIREN>FEC<closing date>, smaller than a chunk, text with a FEC header near its start."""
     try:
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
         name = parse_file_name(path.name)
         if size > chunk_bytes or name.siren is None or name.closing_date is None or name.warnings:
             return None
@@ -208,7 +236,7 @@ def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
         for number, line in enumerate(lines, start=1):
             if line.strip():
                 read_header(line)  # a file without a FEC header is rejected on its own, with the reason
-                return _PlainFile(name, text_format, line, number, size)
+                return _PlainFile(name, text_format, line, number, size, stat.st_mtime_ns)
     except (OSError, FileRejected):
         return None
     return None

@@ -8,6 +8,7 @@ cases (CR CR LF, bare CR, BOM with blank lines before the header, no final line 
 """
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from assets.generate import generate_landing
 from assets.ingest.fec import FecLoader
 from assets.ingest.raw_tables import create_raw_schema
-from assets.ingest.registry import ingest_source
+from assets.ingest.registry import _Version, ingest_source
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_FEC = REPO.parent / "shared" / "realdata" / "fec"
@@ -79,8 +80,10 @@ def load(landing: Path, database: Path, batched: bool, monkeypatch) -> tuple[duc
 
     with monkeypatch.context() as patch:
         patch.setattr(FecLoader, "load", counting)
-        if not batched:
-            patch.setattr(FecLoader, "plan_batches", lambda self, versions: [[v] for v in versions])
+        if not batched:  # in the planned order: it decides which export a re-export replaced (superseded_by)
+            plan = FecLoader.plan_batches
+            patch.setattr(FecLoader, "plan_batches",
+                          lambda self, versions: [[v] for batch in plan(self, versions) for v in batch])
         con = duckdb.connect(str(database))
         create_raw_schema(con)
         summary = ingest_source(con, landing, FecLoader(chunk_bytes=1 << 20), run_id="run")
@@ -194,3 +197,44 @@ def test_the_lines_of_a_batch_are_materialized_before_they_are_typed(tmp_path):
     con.execute(sql, {"paths": [str(ledger)]})
     assert con.execute("SELECT line_number, compte_num, debit, problem FROM vigie_fec_chunk").fetchall() == [
         (2, "411000", 10, None)]
+
+
+def _export(path: Path, number: int, lines: int, exported_at: int) -> None:
+    _ledger(path, number, lines)
+    os.utime(path, ns=(exported_at, exported_at))
+
+
+def test_a_re_export_never_shares_a_batch_with_the_version_it_replaces(tmp_path):
+    """Two versions of one ledger (same SIREN and closing date) go in different batches, the older one first, so
+    superseding it removes committed rows, never rows of the transaction that is inserting."""
+    accounting = tmp_path / "accounting"
+    accounting.mkdir()
+    _export(accounting / "552100554FEC20241231_export-202502.txt", 1, 10, exported_at=2_000_000_000 * 10**9)
+    _export(accounting / "552100554FEC20241231.txt", 2, 10, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "732829320FEC20241231.txt", 3, 10, exported_at=1_950_000_000 * 10**9)
+    versions = [_Version(path, f"accounting/{path.name}", path.name) for path in sorted(accounting.iterdir())]
+    batches = [[v.path.name for v in batch] for batch in FecLoader().plan_batches(versions)]
+    assert batches == [["552100554FEC20241231.txt", "732829320FEC20241231.txt"],
+                       ["552100554FEC20241231_export-202502.txt"]]
+
+
+def test_a_first_load_with_re_exports_writes_the_ledger_to_the_database_file_not_the_wal(tmp_path):
+    """DuckDB writes the rows of a large insert straight to the database file, unless the same transaction
+    removes some of them: then the commit writes them all to the WAL (and a checkpoint writes them again). A
+    landing holding a ledger and its re-export must not pay that: the WAL stays a fraction of the ledger."""
+    accounting = tmp_path / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    lines = 130_000  # a transaction must insert a row group (122 880 rows) to be written ahead
+    _export(accounting / "552100554FEC20241231.txt", 1, lines, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "552100554FEC20241231_export-202502.txt", 2, lines, exported_at=2_000_000_000 * 10**9)
+    _export(accounting / "732829320FEC20241231.txt", 3, lines, exported_at=1_950_000_000 * 10**9)
+    database = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(database), config={"checkpoint_threshold": "1TB"})  # keep what commits wrote
+    create_raw_schema(con)
+    summary = ingest_source(con, tmp_path / "landing", FecLoader(), run_id="run")
+    assert (summary.files_loaded, summary.files_superseded, summary.rows_loaded) == (3, 1, 3 * lines)
+    assert con.execute("SELECT count(*), count(DISTINCT _source_file) FROM raw.fec_lines").fetchone() == (
+        2 * lines, 2)
+    ledger_bytes = sum(path.stat().st_size for path in accounting.iterdir())
+    wal = Path(f"{database}.wal")
+    assert (wal.stat().st_size if wal.exists() else 0) < ledger_bytes / 10
