@@ -49,6 +49,7 @@ from assets.ingest.fec_text import (
     TextFormat,
     codec_of,
     normalise_line_ends,
+    quick_text_format,
     sniff_text_format,
     transcode_to_chunks,
     transcode_whole,
@@ -228,9 +229,9 @@ def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
         name = parse_file_name(path.name)
         if size > chunk_bytes or name.siren is None or name.closing_date is None or name.warnings:
             return None
-        text_format = sniff_text_format(path, chunk_bytes)
-        with path.open("rb") as handle:
-            start = handle.read(HEADER_SEARCH_BYTES)
+        data = path.read_bytes()
+        text_format = quick_text_format(data) or sniff_text_format(path, chunk_bytes)
+        start = data[:HEADER_SEARCH_BYTES]
         text = normalise_line_ends(start.decode(codec_of(text_format), errors="replace"))
         lines = text.split("\n")[:-1] if len(start) == HEADER_SEARCH_BYTES else text.split("\n")
         for number, line in enumerate(lines, start=1):

@@ -16,6 +16,8 @@ from assets.ingest.raw_tables import FEC_LINES
 SOURCES_TABLE = "vigie_fec_sources"
 CHUNK_TABLE = "vigie_fec_chunk"
 REPAIRED_TABLE = "vigie_fec_repaired"
+# Raised (InvalidInputException) by a batch read as is that holds a CR not followed by a LF.
+LONE_CR_ERROR = "a CR inside a line: the file must be transcoded"
 NO_REPAIR_SQL = f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS FROM {CHUNK_TABLE} LIMIT 0"
 LINE_COLUMNS = [c for c in FEC_LINES if c not in ("siren", "closing_date")]  # what a line provides
 DATE_COLUMNS = [c for c in LINE_COLUMNS if FEC_LINES[c].startswith("DATE")]
@@ -39,8 +41,10 @@ def _literal(text: str) -> str:
 
 def chunk_sql(layout: FecLayout) -> str:
     """Parameter: $paths, the paths of vigie_fec_sources (read_text takes a constant list). A line end's CR (a
-    CRLF file read as is) is dropped; files with any other CR are transcoded first (fec_text). A UTF-8 BOM can
-    only sit on the first line, which is the header or blank: never read as data."""
+    CRLF file read as is) is dropped; files with any other CR are transcoded first (fec_text), and one found
+    here (past the part of the file fec_text.quick_text_format looked at) stops the statement, so the files are
+    read again on their own. A UTF-8 BOM can only sit on the first line, which is the header or blank: never
+    read as data."""
     sep = _literal(layout.separator)
     # Blank: nothing but spaces, separators and the DOS end-of-file mark (Ctrl-Z) that old exports append.
     blank = r"\s\x1a" + ("" if layout.separator == "\t" else "\\" + layout.separator)
@@ -49,11 +53,14 @@ def chunk_sql(layout: FecLayout) -> str:
     # batch ran on one thread (200 000 lines, two threads: 0.66 s streamed, 0.41 s materialized).
     lines = f"""
     text_lines AS MATERIALIZED (
-        SELECT file_index, header_line, first_line + i - 1 AS line_number,
-               CASE WHEN ends_with(raw_line, chr(13)) THEN left(raw_line, -1) ELSE raw_line END AS line
-        FROM (SELECT s.file_index, s.first_line, s.header_line, string_split(t.content, chr(10)) AS parts
-              FROM read_text($paths) AS t JOIN {SOURCES_TABLE} AS s ON s.path = t.filename),
-             unnest(parts) WITH ORDINALITY AS u(raw_line, i)
+        SELECT file_index, header_line, line_number,
+               CASE WHEN contains(line, chr(13)) THEN error('{LONE_CR_ERROR}: ' || path) ELSE line END AS line
+        FROM (SELECT file_index, header_line, path, first_line + i - 1 AS line_number,
+                     CASE WHEN ends_with(raw_line, chr(13)) THEN left(raw_line, -1) ELSE raw_line END AS line
+              FROM (SELECT s.file_index, s.first_line, s.header_line, s.path,
+                           string_split(t.content, chr(10)) AS parts
+                    FROM read_text($paths) AS t JOIN {SOURCES_TABLE} AS s ON s.path = t.filename),
+                   unnest(parts) WITH ORDINALITY AS u(raw_line, i))
     ),
     candidates AS (
         SELECT file_index, line_number, line, string_split(line, {sep}) AS fields, 0 AS attempt,

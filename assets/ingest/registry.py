@@ -204,8 +204,22 @@ def _ingest_batch(con, loader, batch: list[_Version], run_id: str, summary: Inge
             duckdb.OutOfRangeException, FileRejected, OSError) as error:
         if isinstance(error, OSError) and error.errno not in FILE_READ_ERRNOS:
             raise
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        named = [version for version in batch if str(version.path) in str(error)]
+        if len(named) == 1 and len(batch) > 1:
+            # DuckDB names the file it could not read (not UTF-8, a CR inside a line): that one is read on its
+            # own, the others together again
+            log.info("%s: %s read on its own (%s)", loader.source, named[0].file_path, cause)
+            _ingest_one(con, loader, named[0], run_id, summary, shrink_tolerance)
+            others = [version for version in batch if version is not named[0]]
+            for others_batch in _batches(con, loader, others):
+                if len(others_batch) == 1:
+                    _ingest_one(con, loader, others_batch[0], run_id, summary, shrink_tolerance)
+                else:
+                    _ingest_batch(con, loader, others_batch, run_id, summary, shrink_tolerance)
+            return
         log.info("%s: %d files read together failed (%s); loading each on its own", loader.source, len(batch),
-                 str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+                 cause)
         for version in batch:
             _ingest_one(con, loader, version, run_id, summary, shrink_tolerance)
 

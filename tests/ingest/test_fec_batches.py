@@ -62,6 +62,24 @@ def build_landing(root: Path) -> int:
     for index, (name, (lines, encoding, end)) in enumerate(EDGE_CASES.items()):
         text = end.join(lines) + (end if end else "")
         (accounting / f"{200000000 + index}FEC20241231_{name}.txt").write_bytes(text.encode(encoding))
+    # Faults past the first 64 KB of a file that reads as clean UTF-8 with CR LF ends there: the plan does not scan
+    # every byte of such a file (DuckDB's read and the parse refuse these), so the batch falls back to each file alone.
+    clean_head = [HEADER, *(line(1000 + n, "411000" if n % 2 else "706000", f"Vente été {n}", *(
+        ("10,00", "0,00") if n % 2 else ("0,00", "10,00"))) for n in range(800))]
+    late_faults = {
+        "late_latin1": ("\r\n".join(clean_head).encode("utf-8") + "\r\n".join(
+            ["", line(9001, "411000", "Vente élève", "10,00", "0,00"),
+             line(9001, "706000", "Vente", "0,00", "10,00"), ""]).encode("iso-8859-15")),
+        "late_lone_cr": ("\r\n".join(clean_head) + "\r\n" + line(9002, "411000", "Vente", "10,00", "0,00")
+                         + "\r" + line(9002, "706000", "Vente", "0,00", "10,00") + "\r\n").encode("utf-8"),
+        "late_crcrlf": ("\r\n".join(clean_head) + "\r\n" + line(9003, "411000", "Vente", "10,00", "0,00")
+                        + "\r\r\n" + line(9003, "706000", "Vente", "0,00", "10,00") + "\r\n").encode("utf-8"),
+        "late_first_crlf": ("\n".join(clean_head) + "\n" + line(9004, "411000", "Vente", "10,00", "0,00")
+                            + "\r\n").encode("utf-8"),
+    }
+    for index, (name, data) in enumerate(late_faults.items()):
+        assert len(data) > 1 << 16 and data[: 1 << 16].decode("utf-8")
+        (accounting / f"{300000000 + index}FEC20241231_{name}.txt").write_bytes(data)
     generated = root / "generated"
     generate_landing(generated, clients=6, lines_per_client=400, months=14, seed=7)
     for path in sorted((generated / "landing" / "accounting").rglob("*")):
@@ -238,3 +256,56 @@ def test_a_first_load_with_re_exports_writes_the_ledger_to_the_database_file_not
     ledger_bytes = sum(path.stat().st_size for path in accounting.iterdir())
     wal = Path(f"{database}.wal")
     assert (wal.stat().st_size if wal.exists() else 0) < ledger_bytes / 10
+
+
+def test_planning_a_batch_does_not_validate_every_byte_of_a_clean_utf8_file(landing, monkeypatch):
+    """A UTF-8 or ASCII file whose first 64 KB read cleanly with CR LF (or LF) ends is planned without decoding
+    every byte: DuckDB's read_text refuses invalid UTF-8, and the parse refuses a CR left inside a line, so a
+    fault further down sends the batch back to each file alone (the landing above has such files). Only the
+    other files (single-byte encodings, CR line ends) are scanned whole by sniff_text_format."""
+    import assets.ingest.fec as fec
+
+    landing_dir, _ = landing
+    scanned = []
+    full_sniff = fec.sniff_text_format
+    monkeypatch.setattr(fec, "sniff_text_format",
+                        lambda path, size: scanned.append(path.name) or full_sniff(path, size))
+    files = sorted(p for p in (landing_dir / "accounting").iterdir() if p.name[:9].isdigit())
+    FecLoader().plan_batches([_Version(p, f"accounting/{p.name}", p.name) for p in files])
+    assert "300000000FEC20241231_late_latin1.txt" not in scanned  # its first 64 KB are clean UTF-8
+    assert any("cp1252_euro" in name for name in scanned)  # a single-byte file is scanned whole
+    clean = [p.name for p in files if p.name not in scanned]
+    assert len(clean) > len(files) / 2, (len(clean), len(files))
+
+
+@pytest.mark.parametrize("fault", ["late_latin1", "late_lone_cr"])
+def test_a_file_duckdb_cannot_read_as_is_is_read_alone_and_its_batch_together(tmp_path, monkeypatch, fault):
+    """DuckDB names the file of a batch it could not read as is (not UTF-8 past its first 64 KB, or a CR inside a
+    line): that file is read on its own, with the format sniffed from every byte, and the others together."""
+    accounting = tmp_path / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    for number in (1, 2, 3):
+        _ledger(accounting / f"55210055{number}FEC20241231.txt", number, 100)
+    lines = [HEADER, *(line(n, "411000" if n % 2 else "706000", f"Vente {n}", *(
+        ("10,00", "0,00") if n % 2 else ("0,00", "10,00"))) for n in range(1, 901))]
+    head = "\r\n".join(lines) + "\r\n"
+    tail = [line(901, "411000", "Vente élève", "10,00", "0,00"), line(901, "706000", "Vente", "0,00", "10,00")]
+    data = (head.encode() + "\r\n".join(tail).encode("iso-8859-15") + b"\r\n" if fault == "late_latin1"
+            else (head + "\r".join(tail) + "\r\n").encode())
+    assert len(head) > 1 << 16
+    (accounting / "732829320FEC20241231.txt").write_bytes(data)
+    alone = []
+    one_file = FecLoader.load
+    monkeypatch.setattr(FecLoader, "load", lambda self, con, path, *a: alone.append(path.name) or one_file(
+        self, con, path, *a))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_raw_schema(con)
+    summary = ingest_source(con, tmp_path / "landing", FecLoader(), run_id="run")
+    assert alone == ["732829320FEC20241231.txt"]
+    assert (summary.files_loaded, summary.rows_loaded, summary.rows_quarantined) == (4, 3 * 100 + 902, 0)
+    encoding, line_ending = con.execute(
+        "SELECT details::JSON->>'encoding', details::JSON->>'line_ending' FROM raw.ingest_files"
+        " WHERE file_path = 'accounting/732829320FEC20241231.txt'").fetchone()
+    assert (encoding, line_ending) == (("iso-8859-15", "CRLF") if fault == "late_latin1" else ("utf-8", "CRLF"))
+    assert con.execute("SELECT max(_line_number) FROM raw.fec_lines WHERE _source_file LIKE '%732829320%'"
+                       ).fetchone() == (903,)
