@@ -25,6 +25,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,20 @@ def file_sha256(path: Path, chunk_size: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def _hashed(paths: list[Path]) -> list[tuple[str | None, OSError | None]]:
+    """(sha256, None) or (None, the error reading it) for each path, in order. Two threads: hashlib and file reads
+    let go of the GIL, so both cores hash (1.7 s for the 1.5 GB of the 10 M-line bench on one)."""
+    def hash_or_error(path: Path) -> tuple[str | None, OSError | None]:
+        try:
+            return file_sha256(path), None
+        except OSError as error:
+            return None, error
+
+    with ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="vigie-hash") as pool:
+        return list(pool.map(hash_or_error, paths))
+
+
+HASHING_THREADS = 2
 DEFAULT_SHRINK_TOLERANCE = 0.5
 # Reading errors that belong to one input file, not to the machine: the file is rejected and the run goes on.
 # A full disk (ENOSPC) or no memory is not one of them: the step fails and is retried.
@@ -143,6 +158,7 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
     files = loader.list_files(source_dir) if source_dir.is_dir() else []
     _reread_versions_of_an_older_rule(con, loader, {landing_path(path, landing) for path in files})
     on_disk: list[_Version] = []
+    named: list[tuple[Path, str]] = []
     for path in files:
         file_path = landing_path(path, landing)
         summary.files_seen += 1
@@ -151,13 +167,15 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
                                "the file name is not valid UTF-8 (an archive made on another system?); rename it",
                                run_id, summary)
             continue
-        try:
-            on_disk.append(_Version(path, file_path, file_sha256(path)))
-        except OSError as error:
-            if error.errno not in FILE_READ_ERRNOS:
-                raise
-            _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error.errno)),
-                               f"cannot be read: {error.strerror or error}", run_id, summary)
+        named.append((path, file_path))
+    for (path, file_path), (sha, error) in zip(named, _hashed([path for path, _ in named]), strict=True):
+        if error is None:
+            on_disk.append(_Version(path, file_path, sha))
+            continue
+        if error.errno not in FILE_READ_ERRNOS:
+            raise error
+        _record_unreadable(con, loader, _Version(path, file_path, _unreadable_sha(file_path, error.errno)),
+                           f"cannot be read: {error.strerror or error}", run_id, summary)
     unchanged = _already_recorded(con, on_disk)
     for version in _with_history_to_retire(con, [v for v in on_disk if v in unchanged]):
         _retire_what_it_replaced(con, loader, version.file_path, version.sha)
