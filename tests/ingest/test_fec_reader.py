@@ -635,12 +635,16 @@ def test_progress_is_logged_per_chunk_and_per_file_at_debug_level(tmp_path, capl
 def test_labels_a_spreadsheet_would_run_are_kept_and_flagged(con, tmp_path):
     formula = entry(EcritureNum="7", EcritureLib="=HYPERLINK(\"http://x\";\"frais\")", Debit="10,00", Credit="0,00")
     signed = entry(EcritureNum="7", EcritureLib="-12,50", CompteLib="@Banque", Debit="0,00", Credit="10,00")
-    write(tmp_path, fec_text([formula, signed]))
+    # a tab is not trimmed: a formula behind it still runs; a dash in a label's middle is not a formula
+    behind_tab = entry(EcritureNum="8", JournalLib="\t+cmd", EcritureLib="Vente - remise", Debit="5,00",
+                       Credit="0,00")
+    write(tmp_path, fec_text([formula, signed, behind_tab], sep="|"))
     ingest(con, tmp_path / "landing")
-    assert con.execute("SELECT count(*) FROM raw.fec_lines").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM raw.fec_lines").fetchone()[0] == 3
     flagged = con.execute("SELECT line_number, column_name, rule, run_id FROM raw.ingest_flags ORDER BY 1, 2")
     assert flagged.fetchall() == [(2, "EcritureLib", "formula_like", "run-1"),
-                                  (3, "CompteLib", "formula_like", "run-1")]
+                                  (3, "CompteLib", "formula_like", "run-1"),
+                                  (4, "JournalLib", "formula_like", "run-1")]
 
 
 def test_unreadable_optional_fields_are_loaded_empty_and_flagged(con, tmp_path):
