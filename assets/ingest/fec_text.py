@@ -87,9 +87,9 @@ def quick_text_format(data: bytes) -> TextFormat | None:
     sniff_text_format: a single-byte encoding, CR or CR CR LF line ends, NUL bytes, no content.
 
     A fault past the head is caught downstream: DuckDB's read_text refuses a file that is not valid UTF-8, and
-    the parse refuses a CR left inside a line (fec_sql.chunk_sql). The batch then falls back to each file alone,
-    which sniffs it whole, so every file ends with the format sniff_text_format gives it. On the 10 M-line
-    bench, sniffing the 3 140 files whole took 4.7 s, 3 s of it decoding UTF-8 and 3.1 s counting CRs."""
+    the parse refuses a CR left inside a line (fec_sql.chunk_sql). Both errors name the file, which the registry
+    then reads on its own (sniffed whole), so every file ends with the format sniff_text_format gives it. On the
+    10 M-line bench, sniffing the 3 140 files whole took 4.7 s, 3 s of it decoding UTF-8 and 3.1 s counting CRs."""
     if b"\x00" in data or NON_BLANK.search(data) is None:
         return None
     head = data[:HEAD_BYTES]
