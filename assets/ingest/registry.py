@@ -120,6 +120,9 @@ def file_sha256(path: Path, chunk_size: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+HASHING_THREADS = 2
+
+
 def _hashed(paths: list[Path]) -> list[tuple[str | None, OSError | None]]:
     """(sha256, None) or (None, the error reading it) for each path, in order. Two threads: hashlib and file reads
     let go of the GIL, so both cores hash (1.7 s for the 1.5 GB of the 10 M-line bench on one)."""
@@ -133,7 +136,6 @@ def _hashed(paths: list[Path]) -> list[tuple[str | None, OSError | None]]:
         return list(pool.map(hash_or_error, paths))
 
 
-HASHING_THREADS = 2
 DEFAULT_SHRINK_TOLERANCE = 0.5
 # Reading errors that belong to one input file, not to the machine: the file is rejected and the run goes on.
 # A full disk (ENOSPC) or no memory is not one of them: the step fails and is retried.
@@ -185,11 +187,17 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
         if on_progress and _worth_reporting(index, len(batches)):
             on_progress(f"{loader.source}: reading {len(batch)} new file version(s), batch {index} of"
                         f" {len(batches)} ({batch[0].file_path}...)")
-        if len(batch) == 1:
-            _ingest_one(con, loader, batch[0], run_id, summary, shrink_tolerance)
-        else:
-            _ingest_batch(con, loader, batch, run_id, summary, shrink_tolerance)
+        _ingest(con, loader, batch, run_id, summary, shrink_tolerance)
     return summary
+
+
+def _ingest(con, loader, batch: list[_Version], run_id: str, summary: IngestSummary,
+            shrink_tolerance: float) -> None:
+    """One batch of _batches: a file alone, or files read together."""
+    if len(batch) == 1:
+        _ingest_one(con, loader, batch[0], run_id, summary, shrink_tolerance)
+    else:
+        _ingest_batch(con, loader, batch, run_id, summary, shrink_tolerance)
 
 
 def _batches(con, loader, pending: list[_Version]) -> list[list[_Version]]:
@@ -223,18 +231,14 @@ def _ingest_batch(con, loader, batch: list[_Version], run_id: str, summary: Inge
         if isinstance(error, OSError) and error.errno not in FILE_READ_ERRNOS:
             raise
         cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        named = [version for version in batch if str(version.path) in str(error)]
-        if len(named) == 1 and len(batch) > 1:
+        refused = [version for version in batch if str(version.path) in str(error)]
+        if len(refused) == 1:
             # DuckDB names the file it could not read (not UTF-8, a CR inside a line): that one is read on its
             # own, the others together again
-            log.info("%s: %s read on its own (%s)", loader.source, named[0].file_path, cause)
-            _ingest_one(con, loader, named[0], run_id, summary, shrink_tolerance)
-            others = [version for version in batch if version is not named[0]]
-            for others_batch in _batches(con, loader, others):
-                if len(others_batch) == 1:
-                    _ingest_one(con, loader, others_batch[0], run_id, summary, shrink_tolerance)
-                else:
-                    _ingest_batch(con, loader, others_batch, run_id, summary, shrink_tolerance)
+            log.info("%s: %s read on its own (%s)", loader.source, refused[0].file_path, cause)
+            _ingest_one(con, loader, refused[0], run_id, summary, shrink_tolerance)
+            for others in _batches(con, loader, [version for version in batch if version is not refused[0]]):
+                _ingest(con, loader, others, run_id, summary, shrink_tolerance)
             return
         log.info("%s: %d files read together failed (%s); loading each on its own", loader.source, len(batch),
                  cause)

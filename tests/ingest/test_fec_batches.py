@@ -63,7 +63,7 @@ def build_landing(root: Path) -> int:
         text = end.join(lines) + (end if end else "")
         (accounting / f"{200000000 + index}FEC20241231_{name}.txt").write_bytes(text.encode(encoding))
     # Faults past the first 64 KB of a file that reads as clean UTF-8 with CR LF ends there: the plan does not scan
-    # every byte of such a file (DuckDB's read and the parse refuse these), so the batch falls back to each file alone.
+    # every byte of such a file (DuckDB's read and the parse refuse these), so that file is read again alone.
     clean_head = [HEADER, *(line(1000 + n, "411000" if n % 2 else "706000", f"Vente été {n}", *(
         ("10,00", "0,00") if n % 2 else ("0,00", "10,00"))) for n in range(800))]
     late_faults = {
@@ -261,7 +261,7 @@ def test_a_first_load_with_re_exports_writes_the_ledger_to_the_database_file_not
 def test_planning_a_batch_does_not_validate_every_byte_of_a_clean_utf8_file(landing, monkeypatch):
     """A UTF-8 or ASCII file whose first 64 KB read cleanly with CR LF (or LF) ends is planned without decoding
     every byte: DuckDB's read_text refuses invalid UTF-8, and the parse refuses a CR left inside a line, so a
-    fault further down sends the batch back to each file alone (the landing above has such files). Only the
+    fault further down sends that file back to be read alone (the landing above has such files). Only the
     other files (single-byte encodings, CR line ends) are scanned whole by sniff_text_format."""
     import assets.ingest.fec as fec
 
