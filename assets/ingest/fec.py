@@ -231,16 +231,32 @@ def _plain_file(path: Path, chunk_bytes: int) -> _PlainFile | None:
             return None
         data = path.read_bytes()
         text_format = quick_text_format(data) or sniff_text_format(path, chunk_bytes)
-        start = data[:HEADER_SEARCH_BYTES]
-        text = normalise_line_ends(start.decode(codec_of(text_format), errors="replace"))
-        lines = text.split("\n")[:-1] if len(start) == HEADER_SEARCH_BYTES else text.split("\n")
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                read_header(line)  # a file without a FEC header is rejected on its own, with the reason
-                return _PlainFile(name, text_format, line, number, size, stat.st_mtime_ns)
+        header, number = _header_line(data, codec_of(text_format))
+        if header is None:
+            return None
+        read_header(header)  # a file without a FEC header is rejected on its own, with the reason
+        return _PlainFile(name, text_format, header, number, size, stat.st_mtime_ns)
     except (OSError, FileRejected):
         return None
-    return None
+
+
+def _header_line(data: bytes, codec: str) -> tuple[str | None, int]:
+    """The first line with something on it, and its physical number, within HEADER_SEARCH_BYTES. Nearly every
+    export starts with it: then only that line is decoded (decoding and splitting 64 KB of each of 3 140 files
+    took about 0.9 s of the plan)."""
+    end = data.find(b"\n", 0, HEADER_SEARCH_BYTES)
+    first = data[:end].removesuffix(b"\r") if end >= 0 else b""
+    if first and b"\r" not in first:  # the codecs read here (UTF-8, ASCII, single-byte) write LF as one byte
+        line = first.decode(codec, errors="replace")
+        if line.strip():
+            return line, 1
+    start = data[:HEADER_SEARCH_BYTES]
+    text = normalise_line_ends(start.decode(codec, errors="replace"))
+    lines = text.split("\n")[:-1] if len(start) == HEADER_SEARCH_BYTES else text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            return line, number
+    return None, 0
 
 
 def _register_files(con, rows: list[tuple]) -> None:

@@ -278,6 +278,25 @@ def test_planning_a_batch_does_not_validate_every_byte_of_a_clean_utf8_file(land
     assert len(clean) > len(files) / 2, (len(clean), len(files))
 
 
+def test_planning_decodes_only_the_header_line_of_a_file_that_starts_with_it(landing, monkeypatch):
+    """Nearly every export starts with its header: planning decodes that line alone, not the first 64 KB of every
+    file (about 0.9 s of the plan for 3 140 files). A file whose first line is blank, ends with a lone CR or has no line
+    end within 64 KB is still searched in its first 64 KB, and its header keeps its physical line number (the
+    batched reading above gives the same rows as reading each file alone)."""
+    import assets.ingest.fec as fec
+
+    landing_dir, _ = landing
+    searched = []
+    normalise = fec.normalise_line_ends
+    monkeypatch.setattr(fec, "normalise_line_ends", lambda text: searched.append(text) or normalise(text))
+    files = sorted(p for p in (landing_dir / "accounting").iterdir() if p.name[:9].isdigit())
+    loader = FecLoader()
+    loader.plan_batches([_Version(p, f"accounting/{p.name}", p.name) for p in files])
+    header_lines = {path.split("_", 1)[-1]: plain.header_line for path, plain in loader._planned.items()}
+    assert header_lines["bom_blank_lines.txt"] == 3 and header_lines["bare_cr.txt"] == 1
+    assert 2 <= len(searched) < len(files) / 4, (len(searched), len(files))  # 4 of 39, all 37 plannable before
+
+
 @pytest.mark.parametrize("fault", ["late_latin1", "late_lone_cr"])
 def test_a_file_duckdb_cannot_read_as_is_is_read_alone_and_its_batch_together(tmp_path, monkeypatch, fault):
     """DuckDB names the file of a batch it could not read as is (not UTF-8 past its first 64 KB, or a CR inside a
