@@ -94,7 +94,7 @@ class FecLayout:
         return [name for index, name in enumerate(self.header_names, start=1) if index not in known and name]
 
 
-@lru_cache(maxsize=1024)  # a firm's 3 000 ledgers come from a few software: a few dozen distinct headers
+@lru_cache(maxsize=1024)  # a firm's 3 000 ledgers come from a few accounting packages: a few dozen headers
 def read_header(line: str) -> FecLayout:
     """Recognise the header line; raise FileRejected when it is not a FEC header in any separator. The layout is
     shared between the files that have this header: never changed after it is made."""
