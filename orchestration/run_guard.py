@@ -26,6 +26,7 @@ from assets.processes import (
 )
 from assets.publish import prune_published_runs
 from assets.settings import Settings
+from orchestration import dbt_forkserver
 from orchestration.dbt_project import home_environment
 from orchestration.keys import PROCESS_TAG
 
@@ -75,6 +76,7 @@ def _clean_up_after_dead_runs(home: VigieHome, run_id: str, instance: dg.Dagster
     clear_dbt_invocations(home)
     _prune(home, settings)
     set_run_environment(home, settings)
+    dbt_forkserver.start()  # imports dbt while the run starts; after mark_children, so it carries the mark
 
 
 def process_tag(run_id: str) -> str:
@@ -85,6 +87,7 @@ def process_tag(run_id: str) -> str:
 def end_run(home: VigieHome) -> None:
     run_lock.release(home.run_lock)
     if run_lock.held_here(home.run_lock) is None:
+        dbt_forkserver.stop()
         unmark_children()  # processes this one starts later (a notebook, a test) belong to no run
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -22,6 +23,7 @@ from assets.home import VigieHome
 from assets.ingest.registry import file_sha256
 from assets.processes import command_line, processes_of
 from assets.run_lock import read_holder
+from orchestration import dbt_forkserver
 from orchestration.dbt_assets import DBT_EXECUTABLE
 from tests.e2e.small_home import AS_OF, VIGIE, published_tables, small_home, start_vigie_run, wait_until
 
@@ -39,6 +41,21 @@ class ConcurrentRuns:
 def dbt_processes(home: VigieHome) -> list[int]:
     """Live `dbt` processes started by a run of this home."""
     return [pid for pid, _ in processes_of(home.root) if f"{DBT_EXECUTABLE} " in command_line(pid)]
+
+
+def forked_dbt_processes(home: VigieHome) -> list[int]:
+    """Live dbt processes a run of this home forked from its dbt server (orchestration/dbt_forkserver.py): they
+    have the server's command line, and the server as parent."""
+    server = f"-m {dbt_forkserver.__name__} "
+    return [pid for pid, _ in processes_of(home.root)
+            if server in command_line(pid) and server in command_line(_parent(pid))]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def holds_the_home(home: VigieHome, process: subprocess.Popen) -> bool:
@@ -89,12 +106,13 @@ def test_kill_9_three_times_then_the_next_run_completes_with_the_same_marts(conc
     for kill_point in (0.2, "while dbt runs", 0.8):
         run = start_vigie_run(home)
         if kill_point == "while dbt runs":  # the worst moment: dbt keeps writing the warehouse, orphaned
-            wait_until(lambda: dbt_processes(home), 300, "a dbt step to start")
+            # the step's dbt runs forked from the run's dbt server, not in the `vigie-dbt` the step started
+            wait_until(lambda: forked_dbt_processes(home), 300, "a dbt step to start, forked from the dbt server")
         else:
             time.sleep(concurrent.first_duration * kill_point)
         run.send_signal(signal.SIGKILL)
         run.communicate()
-        orphaned += dbt_processes(home)
+        orphaned += dbt_processes(home) + forked_dbt_processes(home)
     final = start_vigie_run(home)
     wait_until(lambda: holds_the_home(home, final), 60, "the next run to take the home")
     final_run_id = read_holder(home.run_lock).run_id

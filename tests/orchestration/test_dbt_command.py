@@ -14,7 +14,7 @@ from orchestration.dbt_assets import DBT_EXECUTABLE
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def _tiny_project(root: Path) -> Path:
+def tiny_project(root: Path) -> Path:
     (root / "models").mkdir(parents=True)
     (root / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n",
                                           encoding="utf-8")
@@ -44,7 +44,7 @@ def test_it_answers_as_dbt_does():
 
 
 def test_a_build_writes_its_table_and_closes_the_warehouse(tmp_path):
-    project = _tiny_project(tmp_path / "tiny")
+    project = tiny_project(tmp_path / "tiny")
     result = _run(str(DBT_EXECUTABLE), project, "build")
     assert result.returncode == 0, result.stdout + result.stderr
     # dbt-duckdb closes the database in an exit handler, which checkpoints it: no write-ahead log is left behind
@@ -54,7 +54,7 @@ def test_a_build_writes_its_table_and_closes_the_warehouse(tmp_path):
 
 
 def test_a_failing_build_keeps_dbts_exit_code(tmp_path):
-    project = _tiny_project(tmp_path / "tiny")
+    project = tiny_project(tmp_path / "tiny")
     (project / "models" / "broken.sql").write_text("select * from no_such_table\n", encoding="utf-8")
     ours, theirs = _run(str(DBT_EXECUTABLE), project, "build"), _run(DBT, project, "build")
     assert theirs.returncode == 1

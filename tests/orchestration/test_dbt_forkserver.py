@@ -1,0 +1,168 @@
+"""The run's dbt server (orchestration/dbt_forkserver.py): a dbt step asks it for a dbt forked from a process that
+has already imported dbt. The dbt it forks must behave as a dbt `vigie-dbt` started itself: same output, same exit
+codes, signals passed on, gone when `vigie-dbt` is killed; and without a server, `vigie-dbt` runs dbt itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import dbt_forkserver
+from orchestration.dbt_assets import DBT_EXECUTABLE
+from tests.orchestration.test_dbt_command import DBT, tiny_project
+
+# A model that runs for minutes unless interrupted.
+SLOW_MODEL = "{{ config(materialized='table') }}\nselect sum(i) as total from range(100000000000) as t(i)\n"
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """A dbt server started as a run starts it; its address is in this process's environment."""
+    monkeypatch.delenv(dbt_forkserver.ADDRESS_ENV, raising=False)
+    dbt_forkserver.start()
+    yield dbt_forkserver._server
+    dbt_forkserver.stop()
+
+
+def _environment() -> dict[str, str]:
+    env = {"DO_NOT_TRACK": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join(sys.path)}
+    if dbt_forkserver.ADDRESS_ENV in os.environ:
+        env[dbt_forkserver.ADDRESS_ENV] = os.environ[dbt_forkserver.ADDRESS_ENV]
+    return env
+
+
+def _start(executable: str, project: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([executable, *args, "--project-dir", str(project), "--profiles-dir", str(project),
+                             "--log-format", "json"], cwd=project, env=_environment(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _dbt_pids(stdout: str) -> set[int]:
+    """The process ids dbt names in its JSON log lines: the process that ran dbt."""
+    return {json.loads(line)["info"]["pid"] for line in stdout.splitlines() if line.startswith("{")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _wait_for_dbt_to_run_the_model(process: subprocess.Popen) -> int:
+    """Read dbt's log until it starts the model; returns the pid of the process running dbt."""
+    for line in process.stdout:
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event["info"]["name"] == "LogStartLine":
+                return event["info"]["pid"]
+    raise AssertionError(f"dbt ended before running the model: {process.stderr.read()}")
+
+
+def test_a_build_runs_in_a_forked_dbt_and_writes_its_table(server, tmp_path):
+    project = tiny_project(tmp_path / "tiny")
+    process = _start(str(DBT_EXECUTABLE), project, "build")
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    (pid,) = _dbt_pids(stdout)
+    assert pid != process.pid, "dbt ran in vigie-dbt's own process, not in a fork of the server"
+    # dbt-duckdb's exit handler ran in the forked dbt: the database is checkpointed, no write-ahead log is left
+    assert not (project / "tiny.duckdb.wal").exists()
+    with duckdb.connect(str(project / "tiny.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*), sum(n) from main.numbers").fetchone() == (1000, 499500)
+
+
+def test_a_forked_dbt_keeps_dbts_exit_codes_and_messages(server, tmp_path):
+    project = tiny_project(tmp_path / "tiny")
+    (project / "models" / "broken.sql").write_text("select * from no_such_table\n", encoding="utf-8")
+    messages = {}
+    for args in (["build"], ["no-such-command"]):  # one after the other: both write the same database
+        ours = _start(str(DBT_EXECUTABLE), project, *args)
+        our_out, our_err = ours.communicate(timeout=300)
+        theirs = _start(DBT, project, *args)
+        theirs.communicate(timeout=300)
+        assert theirs.returncode != 0
+        assert ours.returncode == theirs.returncode, our_err[-2000:]
+        messages[args[0]] = (" ".join(json.loads(line)["info"]["msg"] for line in our_out.splitlines()
+                                      if line.startswith("{")), our_err)
+    assert "no_such_table" in messages["build"][0]
+    assert "No such command 'no-such-command'" in messages["no-such-command"][1]
+    assert "Usage: vigie-dbt" in messages["no-such-command"][1]
+
+
+def test_without_a_server_vigie_dbt_runs_dbt_itself(monkeypatch, tmp_path):
+    monkeypatch.setenv(dbt_forkserver.ADDRESS_ENV, "vigie-dbt-no-such-server")
+    project = tiny_project(tmp_path / "tiny")
+    process = _start(str(DBT_EXECUTABLE), project, "build")
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    assert _dbt_pids(stdout) == {process.pid}
+
+
+def test_killing_vigie_dbt_with_9_ends_the_dbt_it_asked_for(server, tmp_path):
+    project = tiny_project(tmp_path / "tiny")
+    (project / "models" / "numbers.sql").write_text(SLOW_MODEL, encoding="utf-8")
+    process = _start(str(DBT_EXECUTABLE), project, "build")
+    dbt = _wait_for_dbt_to_run_the_model(process)
+    assert dbt != process.pid and _alive(dbt)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 30
+    while _alive(dbt):
+        assert time.monotonic() < deadline, "the forked dbt outlived the vigie-dbt that asked for it"
+        time.sleep(0.1)
+
+
+def test_an_interrupt_reaches_the_forked_dbt_which_ends_as_dbt_would(server, tmp_path):
+    """dagster-dbt sends SIGINT to the dbt process of a cancelled step: the forked dbt must get it."""
+    codes = {}
+    for executable in (str(DBT_EXECUTABLE), DBT):
+        project = tiny_project(tmp_path / Path(executable).name)
+        (project / "models" / "numbers.sql").write_text(SLOW_MODEL, encoding="utf-8")
+        process = _start(executable, project, "build")
+        dbt = _wait_for_dbt_to_run_the_model(process)
+        # once the query runs: a SIGINT while dbt-duckdb is still opening the connection does not stop the query
+        # that follows, with or without the server
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=120)
+        assert not _alive(dbt)
+        codes[executable] = process.returncode
+    assert codes[str(DBT_EXECUTABLE)] == codes[DBT], codes
+
+
+def test_the_server_ends_with_its_run_even_killed_with_9(tmp_path):
+    """A run killed with -9 cannot stop its server: the server sees its stdin, a pipe from the run, close."""
+    script = ("import time\nfrom orchestration import dbt_forkserver\n"
+              "dbt_forkserver.start()\nprint(dbt_forkserver._server.pid, flush=True)\ntime.sleep(600)")
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    server = int(run.stdout.readline())
+    time.sleep(5)  # past its imports, in its loop
+    assert _alive(server)
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 30
+    while _alive(server):
+        assert time.monotonic() < deadline, "the server outlived its run"
+        time.sleep(0.1)
+
+
+def test_stop_ends_the_server_at_once_and_forgets_its_address(monkeypatch):
+    monkeypatch.delenv(dbt_forkserver.ADDRESS_ENV, raising=False)
+    dbt_forkserver.start()
+    server = dbt_forkserver._server
+    assert dbt_forkserver.ADDRESS_ENV in os.environ
+    started = time.monotonic()
+    dbt_forkserver.stop()  # while it still imports dbt
+    assert server.returncode is not None and time.monotonic() - started < 5
+    assert dbt_forkserver.ADDRESS_ENV not in os.environ
