@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 ADDRESS_ENV = "VIGIE_DBT_FORKSERVER"
 # How long `vigie-dbt` waits for the fork (the server may still be importing dbt when the first step starts) before
@@ -144,11 +145,30 @@ def serve(listener_fd: int) -> None:
 
 
 def _import_dbt() -> None:
-    """What every dbt step imports before its first line: dbt's command line and the DuckDB adapter."""
+    """What every dbt step does before its first line and keeps for the rest of the process: imports (dbt's
+    command line, the DuckDB adapter), the JSON schemas dbt validates the project and profile with (built once per
+    class, lru_cache), and mashumaro's readers of the partial parse (compiled on first use). Forked steps find them
+    done: an empty `dbt build` of the demo project, forked, 1.74-1.93 s without the last two, 0.98-1.42 s with."""
     import dbt.adapters.duckdb  # noqa: F401  the plugin dbt imports once it has read the profile
     import dbt.cli.main  # noqa: F401
 
     import orchestration.dbt_command  # noqa: F401
+
+    with contextlib.suppress(Exception):  # a cache left cold costs time, never a result
+        _warm_caches()
+
+
+def _warm_caches() -> None:
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.contracts.project import Configuration, PackageConfig, ProfileConfig, Project, ProjectFlags
+    from dbt.contracts.selection import SelectorFile
+
+    for validated in (Project, ProjectFlags, ProfileConfig, PackageConfig, Configuration, SelectorFile,
+                      DuckDBCredentials):
+        validated.json_schema()
+    partial_parse = Path(os.environ.get("DBT_TARGET_PATH", "")) / "partial_parse.msgpack"
+    Manifest.from_msgpack(partial_parse.read_bytes() if partial_parse.is_file() else Manifest().to_msgpack())
 
 
 def _fork_for(connection: socket.socket, listener: socket.socket) -> int | None:

@@ -166,3 +166,17 @@ def test_stop_ends_the_server_at_once_and_forgets_its_address(monkeypatch):
     dbt_forkserver.stop()  # while it still imports dbt
     assert server.returncode is not None and time.monotonic() - started < 5
     assert dbt_forkserver.ADDRESS_ENV not in os.environ
+
+
+def test_the_server_warms_what_every_dbt_step_would_build_again(tmp_path):
+    """The caches the server fills before forking (orchestration/dbt_forkserver.py, _warm_caches): a dbt upgrade
+    that renames what they name must fail here, not leave every step slower without a word."""
+    script = ("from orchestration import dbt_forkserver\n"
+              "from dbt_common.dataclass_schema import dbtClassMixin\n"
+              "dbt_forkserver._warm_caches()\n"
+              "print(dbtClassMixin.__dict__['json_schema'].__func__.cache_info().currsize)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+                               "DBT_TARGET_PATH": str(tmp_path / "no-parse-yet")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) >= 7, "the JSON schemas of the project, profile and adapter are built"
