@@ -68,19 +68,16 @@ def start() -> None:
 
 
 def stop() -> None:
-    """End the server once the run no longer needs it, even midway through its imports (a dbt it forked is a
-    process of its own, left to end by itself)."""
+    """End the server once the run no longer needs it, even midway through its imports. SIGKILL: the server holds
+    nothing to clean up, and a signal the run's process ignores stays ignored across exec (SIGTERM under
+    pytest-xdist). A dbt it forked is a process of its own, left to end by itself."""
     global _server
     os.environ.pop(ADDRESS_ENV, None)
     server, _server = _server, None
     if server is None:
         return
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    server.kill()
+    server.wait()
     server.stdin.close()
 
 
