@@ -38,17 +38,17 @@ def end_orphans(home_root: Path, current_run_id: str, *, grace_seconds: float = 
         log.warning("ending process %d left by a run that died (%s)", pid, command_line(pid)[:120] or "?")
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
-    while any(_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in orphans) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in orphans:
-        if _alive(pid):
+        if alive(pid):
             _signal(pid, signal.SIGKILL)
     return orphans
 
 
 def processes_of(home_root: Path) -> list[tuple[int, str]]:
     """(pid, run id) of every live process a run of this home started."""
-    return [(pid, run_id) for pid, (home, run_id) in _marked_processes() if home == str(home_root) and _alive(pid)]
+    return [(pid, run_id) for pid, (home, run_id) in _marked_processes() if home == str(home_root) and alive(pid)]
 
 
 def process_identity(pid: int | None = None) -> str:
@@ -64,7 +64,7 @@ def identity_alive(identity: str) -> bool | None:
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
     pid = int(pid_text)
-    return _alive(pid) and _start_time(pid) == start
+    return alive(pid) and _start_time(pid) == start
 
 
 def _marked_processes():
@@ -91,12 +91,19 @@ def _stat_fields(pid: int) -> list[str]:
         return []
 
 
+def parent_pid(pid: int) -> int:
+    """The pid of the process's parent (0 when it is gone)."""
+    fields = _stat_fields(pid)
+    return int(fields[1]) if len(fields) > 1 else 0
+
+
 def _start_time(pid: int) -> str:
     fields = _stat_fields(pid)
     return fields[19] if len(fields) > 19 else ""  # field 22: start time in clock ticks since boot
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process exists and has not ended (a zombie is dead for our purpose)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

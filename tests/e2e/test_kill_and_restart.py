@@ -14,14 +14,13 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from assets.home import VigieHome
 from assets.ingest.registry import file_sha256
-from assets.processes import command_line, processes_of
+from assets.processes import command_line, parent_pid, processes_of
 from assets.run_lock import read_holder
 from orchestration import dbt_forkserver
 from orchestration.dbt_assets import DBT_EXECUTABLE
@@ -48,14 +47,7 @@ def forked_dbt_processes(home: VigieHome) -> list[int]:
     have the server's command line, and the server as parent."""
     server = f"-m {dbt_forkserver.__name__} "
     return [pid for pid, _ in processes_of(home.root)
-            if server in command_line(pid) and server in command_line(_parent(pid))]
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
+            if server in command_line(pid) and server in command_line(parent_pid(pid))]
 
 
 def holds_the_home(home: VigieHome, process: subprocess.Popen) -> bool:

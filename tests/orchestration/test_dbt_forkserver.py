@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.processes import alive
 from orchestration import dbt_forkserver
 from orchestration.dbt_assets import DBT_EXECUTABLE
+from tests.e2e.small_home import wait_until
 from tests.orchestration.test_dbt_command import DBT, tiny_project
 
 # A model that runs for minutes unless interrupted.
@@ -49,14 +51,6 @@ def _start(executable: str, project: Path, *args: str) -> subprocess.Popen:
 def _dbt_pids(stdout: str) -> set[int]:
     """The process ids dbt names in its JSON log lines: the process that ran dbt."""
     return {json.loads(line)["info"]["pid"] for line in stdout.splitlines() if line.startswith("{")}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 class DbtEvents:
@@ -132,10 +126,10 @@ def test_killing_vigie_dbt_with_9_ends_the_dbt_it_asked_for(server, tmp_path):
     (project / "models" / "numbers.sql").write_text(SLOW_MODEL, encoding="utf-8")
     process = _start(str(DBT_EXECUTABLE), project, "build")
     dbt, _ = _wait_for_dbt_to_run_the_model(process)
-    assert dbt != process.pid and _alive(dbt)
+    assert dbt != process.pid and alive(dbt)
     process.kill()
     process.wait()
-    _wait_until_gone(dbt, "the forked dbt outlived the vigie-dbt that asked for it")
+    wait_until(lambda: not alive(dbt), 30, "the forked dbt to end with the vigie-dbt that asked for it")
 
 
 def test_an_interrupt_reaches_the_forked_dbt(server, tmp_path):
@@ -150,7 +144,7 @@ def test_an_interrupt_reaches_the_forked_dbt(server, tmp_path):
     assert events.wait_for("LogCancelLine")["info"]["pid"] == dbt
     process.kill()
     process.wait()
-    _wait_until_gone(dbt, "the forked dbt outlived the vigie-dbt that asked for it")
+    wait_until(lambda: not alive(dbt), 30, "the forked dbt to end with the vigie-dbt that asked for it")
 
 
 def test_a_forked_dbt_ended_by_a_signal_ends_vigie_dbt_by_the_same_signal(server, tmp_path):
@@ -161,14 +155,7 @@ def test_a_forked_dbt_ended_by_a_signal_ends_vigie_dbt_by_the_same_signal(server
     process.send_signal(signal.SIGTERM)  # passed on to the forked dbt, which SIGTERM ends
     process.wait(timeout=120)
     assert process.returncode == -signal.SIGTERM
-    assert not _alive(dbt)
-
-
-def _wait_until_gone(pid: int, message: str) -> None:
-    deadline = time.monotonic() + 30
-    while _alive(pid):
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
+    assert not alive(dbt)
 
 
 def test_the_server_ends_with_its_run_even_killed_with_9(tmp_path):
@@ -179,10 +166,10 @@ def test_the_server_ends_with_its_run_even_killed_with_9(tmp_path):
                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     server = int(run.stdout.readline())
     time.sleep(5)  # past its imports, in its loop
-    assert _alive(server)
+    assert alive(server)
     run.kill()
     run.wait()
-    _wait_until_gone(server, "the server outlived its run")
+    wait_until(lambda: not alive(server), 30, "the server to end with its run")
 
 
 def test_stop_ends_the_server_at_once_and_forgets_its_address(monkeypatch):
