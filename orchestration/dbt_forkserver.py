@@ -36,6 +36,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 ADDRESS_ENV = "VIGIE_DBT_FORKSERVER"
 # How long `vigie-dbt` waits for the fork (the server may still be importing dbt when the first step starts) before
@@ -91,19 +92,19 @@ def run_forked(argv: list[str]) -> int | None:
     if not address:
         return None
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # A signal that comes before the child's pid is known waits, blocked, and is passed on to the child once it is
+    # known; without a server it reaches this process as if nothing had been blocked.
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
     try:
-        connection.settimeout(FORK_TIMEOUT_SECONDS)
-        connection.connect("\0" + address)
-        request = json.dumps({"argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-        socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2])
-        connection.sendall(request)
-        replies = connection.makefile("rb")
+        replies = _ask_for_a_fork(connection, address, argv)
         pid = int(replies.readline())
+        for signum in FORWARDED_SIGNALS:
+            signal.signal(signum, lambda received, _frame: _send_signal(pid, received))
     except (OSError, ValueError):  # no server, or it ended or stalled before forking
         connection.close()
         return None
-    for signum in FORWARDED_SIGNALS:
-        signal.signal(signum, lambda received, _frame: _send_signal(pid, received))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED_SIGNALS)
     connection.settimeout(None)
     kind, _, number = replies.readline().decode().strip().partition(" ")  # "" when the server ended first
     if kind == "exit" and number.isdigit():
@@ -112,6 +113,16 @@ def run_forked(argv: list[str]) -> int | None:
         return -int(number)
     print(f"vigie-dbt: the run's dbt server ended before dbt (pid {pid}) did", file=sys.stderr)
     return 1
+
+
+def _ask_for_a_fork(connection: socket.socket, address: str, argv: list[str]) -> BinaryIO:
+    """Send the request and the three standard streams; returns the server's replies (first, the child's pid)."""
+    connection.settimeout(FORK_TIMEOUT_SECONDS)
+    connection.connect("\0" + address)
+    request = json.dumps({"argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2])
+    connection.sendall(request)
+    return connection.makefile("rb")
 
 
 def _send_signal(pid: int, signum: int) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -68,10 +70,15 @@ class DbtEvents:
                     self.events.append(json.loads(line))
                     self._changed.notify_all()
 
-    def wait_for(self, name: str, timeout: float = 120) -> dict:
+    def wait_for(self, name: str, timeout: float = 120, **data: str) -> dict:
+        """The first event of that name whose data has these values."""
+        def matching() -> list[dict]:
+            return [e for e in self.events
+                    if e["info"]["name"] == name and all(e["data"].get(k) == v for k, v in data.items())]
+
         with self._changed:
-            found = self._changed.wait_for(lambda: [e for e in self.events if e["info"]["name"] == name], timeout)
-        assert found, f"dbt wrote no {name} in {timeout} s: {[e['info']['name'] for e in self.events]}"
+            found = self._changed.wait_for(matching, timeout)
+        assert found, f"dbt wrote no {name} {data} in {timeout} s: {[e['info']['name'] for e in self.events]}"
         return found[0]
 
 
@@ -138,10 +145,12 @@ def test_an_interrupt_reaches_the_forked_dbt(server, tmp_path):
     without the server.)"""
     project = tiny_project(tmp_path / "tiny")
     (project / "models" / "numbers.sql").write_text(SLOW_MODEL, encoding="utf-8")
-    process = _start(str(DBT_EXECUTABLE), project, "build")
+    process = _start(str(DBT_EXECUTABLE), project, "build", "--log-level", "debug")
     dbt, events = _wait_for_dbt_to_run_the_model(process)
+    # dbt names in its cancel only the connections its threads hold: wait until the model's holds one and queries
+    events.wait_for("SQLQuery", conn_name="model.tiny.numbers")
     process.send_signal(signal.SIGINT)
-    assert events.wait_for("LogCancelLine")["info"]["pid"] == dbt
+    assert events.wait_for("LogCancelLine", conn_name="model.tiny.numbers")["info"]["pid"] == dbt
     process.kill()
     process.wait()
     wait_until(lambda: not alive(dbt), 30, "the forked dbt to end with the vigie-dbt that asked for it")
@@ -156,6 +165,39 @@ def test_a_forked_dbt_ended_by_a_signal_ends_vigie_dbt_by_the_same_signal(server
     process.wait(timeout=120)
     assert process.returncode == -signal.SIGTERM
     assert not alive(dbt)
+
+
+def test_a_signal_that_comes_while_vigie_dbt_waits_for_its_fork_reaches_the_forked_dbt():
+    """A stand-in server interrupts `vigie-dbt` after it has asked for a fork and before it knows the forked pid; the
+    interrupt must reach that process (a `sleep` here), not end `vigie-dbt` and leave its dbt running alone."""
+    address = f"vigie-dbt-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind("\0" + address)
+        listener.listen(1)
+        vigie_dbt = subprocess.Popen([str(DBT_EXECUTABLE), "build"], stderr=subprocess.PIPE, text=True,
+                                     env={**_environment(), dbt_forkserver.ADDRESS_ENV: address})
+        listener.settimeout(60)
+        connection, _ = listener.accept()
+        with connection:
+            assert _peer_pid(connection) == vigie_dbt.pid
+            vigie_dbt.send_signal(signal.SIGINT)
+            time.sleep(0.5)  # delivered, had it not been held back
+            forked = subprocess.Popen(["sleep", "600"])
+            connection.sendall(f"{forked.pid}\n".encode())
+            try:
+                forked.wait(timeout=30)
+            finally:
+                forked.kill()
+            connection.sendall(f"signal {-forked.returncode}\n".encode())
+            vigie_dbt.wait(timeout=30)
+    assert forked.returncode == -signal.SIGINT
+    assert vigie_dbt.returncode == -signal.SIGINT, vigie_dbt.stderr.read()
+
+
+def _peer_pid(connection: socket.socket) -> int:
+    pid, _, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                          struct.calcsize("3i")))
+    return pid
 
 
 def test_the_server_ends_with_its_run_even_killed_with_9(tmp_path):
