@@ -13,6 +13,7 @@ import csv
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -39,6 +40,7 @@ PARSE_STAMP = "parsed_by"  # in the target path: what the manifest there was par
 AS_OF_DATE_ENV = "VIGIE_AS_OF_DATE"  # macros/as_of_date.sql
 ENV_VAR_CALL = re.compile(rb"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")  # what the project reads from the environment
 INCREMENTAL_STAMP = "incremental_built_by"  # beside the target path: the project fingerprint of the last build
+log = logging.getLogger("vigie.dbt")
 
 
 @cache
@@ -143,17 +145,24 @@ def prepare_manifest(home: VigieHome, dbt_vars: str = "{}", *, only_if_stale: bo
 def _parse_into(home: VigieHome, dbt_vars: str) -> None:
     from dbt.cli.main import dbtRunner
 
+    from orchestration.dbt_parse_seed import seed_for
+
     scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=home.dbt_target.parent))
     try:
+        os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
         partial = home.dbt_target / PARTIAL_PARSE
+        seed = seed_for(DBT_PROJECT_DIR)
         if partial.exists():  # dbt reparses only what changed
             shutil.copy2(partial, scratch / PARTIAL_PARSE)
+        elif seed is not None and seed.plant(scratch / PARTIAL_PARSE):
+            log.info("dbt parse: a new home, started from the last parse of this project on this machine")
         project = str(DBT_PROJECT_DIR)
-        os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
         result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
                                      str(scratch), "--log-path", str(home.dbt_logs), "--vars", dbt_vars, "--quiet"])
         if not result.success:
             raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
+        if seed is not None:
+            seed.keep(scratch / PARTIAL_PARSE)
         for artefact in scratch.iterdir():
             if artefact.is_file():
                 os.replace(artefact, home.dbt_target / artefact.name)

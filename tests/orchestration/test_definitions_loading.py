@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from orchestration.dbt_parse_seed import CACHE_ENV
+
 
 def test_three_processes_load_the_definitions_of_a_new_home_at_once(tmp_path):
     code = textwrap.dedent(f"""
@@ -41,6 +43,7 @@ def test_a_new_reference_date_parses_again_only_the_files_that_read_it(tmp_path,
     home = VigieHome.resolve(tmp_path / "home")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     monkeypatch.setenv("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "no-seed"))  # a first parse in full, not from another home's
     parsed = []
     for day in ("2026-12-04", "2026-12-05"):
         vigie = VigieResource(home=str(home.root), as_of=day)
