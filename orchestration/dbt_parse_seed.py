@@ -71,15 +71,16 @@ class ParseSeed:
 
 def seed_for(project_dir: Path) -> ParseSeed | None:
     """The seed of the profile dbt reads in this environment, or None when the profile cannot be read here (the
-    parse then reports why)."""
+    parse then reports why) or there is no cache directory (no home directory to put it in)."""
     try:
         connection = _connection(project_dir)
+        directory = cache_directory()
     except Exception as error:  # noqa: BLE001  dbt's own parse will say what is wrong with the profile
         log.debug("no dbt parse seed: %s", error)
         return None
     without_path = [(key, value) for key, value in connection if key != "path"]
     key = hashlib.sha256(f"{project_dir.resolve()}\0{pprint.pformat(without_path)}".encode()).hexdigest()
-    return ParseSeed(path=cache_directory() / f"{key[:32]}.msgpack", profile_hash=_profile_hash(connection))
+    return ParseSeed(path=directory / f"{key[:32]}.msgpack", profile_hash=_profile_hash(connection))
 
 
 def _connection(project_dir: Path) -> list[tuple]:
