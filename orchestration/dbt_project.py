@@ -151,17 +151,17 @@ def _parse_into(home: VigieHome, dbt_vars: str) -> None:
     try:
         os.environ.setdefault("VIGIE_WAREHOUSE_DB", str(home.warehouse_db))
         partial = home.dbt_target / PARTIAL_PARSE
-        seed = seed_for(DBT_PROJECT_DIR)
+        seed = None
         if partial.exists():  # dbt reparses only what changed
             shutil.copy2(partial, scratch / PARTIAL_PARSE)
-        elif seed is not None and seed.plant(scratch / PARTIAL_PARSE):
+        elif (seed := seed_for(DBT_PROJECT_DIR)) is not None and seed.plant(scratch / PARTIAL_PARSE):
             log.info("dbt parse: a new home, started from the last parse of this project on this machine")
         project = str(DBT_PROJECT_DIR)
         result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project, "--target-path",
                                      str(scratch), "--log-path", str(home.dbt_logs), "--vars", dbt_vars, "--quiet"])
         if not result.success:
             raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}: {result.exception}")
-        if seed is not None:
+        if seed is not None:  # a new home's parse: the seed of the next one
             seed.keep(scratch / PARTIAL_PARSE)
         for artefact in scratch.iterdir():
             if artefact.is_file():
