@@ -1,11 +1,11 @@
 """The ledger's incremental models, built morning after morning, give the tables a rebuild on the final files gives.
 
-Three mornings of a generated firm, each ingested by the real loaders and built by the real dbt project on one
+Four mornings of a generated firm, each ingested by the real loaders and built by the real dbt project on one
 warehouse: the first with half the ledgers; the second with the other half (new files), a re-export of a ledger
 under its own name (the path's version changes) and a monthly re-export under a new name (supersession by SIREN and
-closing date); the third with the first export put back. A fresh warehouse then ingests the final landing/ once
-and builds from scratch. Every mart and intermediate table must hold the same rows, except the ingestion ledger,
-which rightly remembers the versions seen on the way.
+closing date); the third with the first export put back; the fourth with nothing new. A fresh warehouse then
+ingests the final landing/ once and builds from scratch. Every mart and intermediate table must hold the same rows,
+except the ingestion ledger, which rightly remembers the versions seen on the way.
 """
 
 from __future__ import annotations
@@ -117,6 +117,16 @@ def test_three_mornings_of_loads_give_what_one_rebuild_gives(tmp_path):
         rewrite(path, "".join(kept), path.stat().st_mtime + 3600)
     ingest(landing, warehouse, "morning-3")
     build(warehouse, root)
+
+    # morning 4: nothing new. The incremental models read no ledger line (macros/current_file_versions.sql) and
+    # keep what they have.
+    ingest(landing, warehouse, "morning-4")
+    build(warehouse, root)
+    compiled = root / "target" / "compiled" / "vigie" / "models" / "intermediate" / "accounting"
+    # (int_fec__customer_monthly has no row for a version without customer lines, so such a version stays new)
+    for model in ("int_fec__account_monthly", "int_fec__file_conformity"):
+        text = (compiled / f"{model}.sql").read_text(encoding="utf-8")
+        assert re.search(r"where\s+false", text), f"{model} read the ledger with no new version"
 
     rebuilt, rebuilt_root = tmp_path / "rebuild" / "vigie.duckdb", tmp_path / "rebuild" / "dbt"
     rebuilt.parent.mkdir()
