@@ -179,11 +179,15 @@ def _warm_caches() -> None:
     Manifest.from_msgpack(partial_parse.read_bytes() if partial_parse.is_file() else Manifest().to_msgpack())
 
 
+def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
+    """The pid, uid and gid of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+
+
 def _fork_for(connection: socket.socket, listener: socket.socket) -> int | None:
     """Read a request and fork its dbt; returns the child's pid, or None for a request refused or cut short."""
     try:
-        _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                              struct.calcsize("3i")))
+        _, uid, _ = peer_credentials(connection)
         if uid != os.getuid():
             return None
         connection.settimeout(10)

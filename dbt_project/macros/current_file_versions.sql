@@ -32,8 +32,8 @@
 {#- Whether an incremental build has a version to sum, asked when the model is compiled, just before it runs. With
     none, the lines are not read at all: at 10 M lines, an unchanged rerun's semi-join of the ledger with the empty
     set took 2.6 s in int_fec__file_conformity, which reads the lines several times. -#}
-{% macro has_new_file_versions(key='file_sha256') -%}
+{% macro has_new_file_versions() -%}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
-    {%- set found = run_query('select count(*) from (' ~ new_file_versions(key) ~ ') as new_versions') -%}
+    {%- set found = run_query('select count(*) from (' ~ new_file_versions() ~ ') as new_versions') -%}
     {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}

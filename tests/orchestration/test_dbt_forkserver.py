@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -179,7 +178,7 @@ def test_a_signal_that_comes_while_vigie_dbt_waits_for_its_fork_reaches_the_fork
         listener.settimeout(60)
         connection, _ = listener.accept()
         with connection:
-            assert _peer_pid(connection) == vigie_dbt.pid
+            assert dbt_forkserver.peer_credentials(connection)[0] == vigie_dbt.pid
             vigie_dbt.send_signal(signal.SIGINT)
             time.sleep(0.5)  # delivered, had it not been held back
             forked = subprocess.Popen(["sleep", "600"])
@@ -192,12 +191,6 @@ def test_a_signal_that_comes_while_vigie_dbt_waits_for_its_fork_reaches_the_fork
             vigie_dbt.wait(timeout=30)
     assert forked.returncode == -signal.SIGINT
     assert vigie_dbt.returncode == -signal.SIGINT, vigie_dbt.stderr.read()
-
-
-def _peer_pid(connection: socket.socket) -> int:
-    pid, _, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                          struct.calcsize("3i")))
-    return pid
 
 
 def test_the_server_ends_with_its_run_even_killed_with_9(tmp_path):
