@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import sysconfig
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib.metadata import version as installed_version
@@ -22,7 +22,16 @@ from packaging.version import Version
 from assets.column_lineage import ColumnLineageCache, warehouse_schemas
 from assets.warehouse import connect
 from checks.gx_validation import load_great_expectations
-from orchestration.dbt_project import needs_full_refresh, record_incremental_build
+from orchestration.dbt_build_record import (
+    BuildInputs,
+    BuildRecord,
+    forget_build,
+    last_build,
+    missing_relations,
+    raw_layer_fingerprint,
+    record_build,
+)
+from orchestration.dbt_project import needs_full_refresh, project_fingerprint, record_incremental_build
 from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
 from orchestration.resources import VigieResource
 from orchestration.retries import retry_transient
@@ -36,6 +45,10 @@ DBT_EXECUTABLE = Path(sysconfig.get_path("scripts")) / "vigie-dbt"
 # The marts that read what the Python assets write, and everything downstream: dbt's own graph selector, so a new
 # mart reading the rules engine's output lands in the second step without anyone tagging it.
 AFTER_PYTHON_ASSETS = " ".join(f"source:{source}+" for source in PYTHON_OUTPUT_SOURCES)
+
+# Metadata of a materialisation or check result reported again from the run that built the table (a step with
+# nothing new to read builds nothing: orchestration/dbt_build_record.py).
+BUILT_BY_RUN = "vigie/built_by_run"
 
 # Each model's column lineage, kept between runs beside dbt's target (assets/column_lineage.py).
 COLUMN_LINEAGE_CACHE = "column_lineage.json"
@@ -112,6 +125,19 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
                 dagster_dbt_translator=VigieDbtTranslator())
     @retry_transient
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
+        whole_step = context.selected_asset_keys == set(context.assets_def.keys)
+        # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
+        # version of the project rebuilds them (and everything else) from the raw layer.
+        full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
+        inputs = _build_inputs(vigie) if holds_incremental_models else None
+        # A morning with nothing new for this step keeps the tables of its last build (dbt_build_record.py).
+        unchanged = inputs and whole_step and not full_refresh and (
+            yield from _last_build_if_unchanged(context, vigie, project, name, inputs))
+        if unchanged:
+            return
+        if inputs:
+            with vigie.connect_warehouse() as con:
+                forget_build(con, name)
         # dbt unit tests check the SQL, not the data: they run in `make test` (tests/dbt), not every morning.
         args = ["build", "--exclude-resource-type", "unit_test", "--vars", vigie.dbt_vars(),
                 # dbt's own log file (debug level: every query) would go to the step's artefacts, removed below; its
@@ -122,9 +148,6 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
                 "--no-write-json"]
         if holds_incremental_models:
             load_great_expectations()  # while this process waits for dbt; the quality checks come next
-        # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
-        # version of the project rebuilds them (and everything else) from the raw layer.
-        full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
         if full_refresh:
             log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
                      "rebuilt in full")
@@ -138,11 +161,71 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
             # dagster-dbt leaves each step's artefacts (compiled SQL, a copy of the partial parse); what matters
             # is in the events and the run log.
             shutil.rmtree(invocation.target_path, ignore_errors=True)
-        if holds_incremental_models and context.selected_asset_keys == set(context.assets_def.keys):
+        if holds_incremental_models and whole_step:
             record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
         yield from _with_table_metadata(context, events, vigie, project, compiled)
+        if inputs and whole_step:
+            with vigie.connect_warehouse() as con:
+                record_build(con, name, BuildRecord(inputs, context.run.run_id))
 
     return _models
+
+
+def _build_inputs(vigie: VigieResource) -> str:
+    """The fingerprint of everything the step's tables are computed from (orchestration/dbt_build_record.py)."""
+    with vigie.connect_warehouse(read_only=True) as con:
+        raw_layer = raw_layer_fingerprint(con)
+    return BuildInputs(project=project_fingerprint(), dbt_vars=vigie.dbt_vars(), environment=vigie.dbt_environment(),
+                       raw_layer=raw_layer).fingerprint()
+
+
+def _last_build_if_unchanged(context: dg.AssetExecutionContext, vigie: VigieResource, project: DbtProject,
+                             step: str, inputs: str) -> Generator[Any, None, bool]:
+    """When nothing the step reads changed since its last complete build, and the warehouse still holds its tables:
+    report that build's materialisations and check results again, each saying which run made it, and return True.
+    Otherwise report nothing and return False: the step builds."""
+    with vigie.connect_warehouse(read_only=True) as con:
+        record = last_build(con, step)
+        if record is None or record.fingerprint != inputs:
+            return False
+        missing = missing_relations(con, _relations(project, context.assets_def.keys))
+    if missing:
+        log.info("dbt build: %d tables of the last build are missing (%s.%s...): building again", len(missing),
+                 *missing[0])
+        return False
+    logs = context.instance.all_logs(record.run_id, of_type={
+        dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION})
+    built = {e.asset_materialization.asset_key: e.asset_materialization for e in logs if e.asset_materialization}
+    if not context.assets_def.keys <= built.keys():
+        log.info("dbt build: the run that built the tables (%s) is no longer in the run history: building again",
+                 record.run_id)
+        return False
+    log.info("dbt build: nothing this step reads changed since run %s built its %d tables: kept as they are",
+             record.run_id, len(context.assets_def.keys))
+    for key, materialization in built.items():  # in the order dbt built them: Dagster wants parents first
+        if key in context.assets_def.keys:
+            yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                            metadata={**_own_metadata(materialization.metadata), BUILT_BY_RUN: record.run_id})
+    checks = [e.dagster_event.event_specific_data for e in logs
+              if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    for evaluation in checks:
+        if evaluation.asset_check_key in context.selected_asset_check_keys:
+            yield dg.AssetCheckResult(asset_key=evaluation.asset_key, check_name=evaluation.check_name,
+                                      passed=evaluation.passed, severity=evaluation.severity,
+                                      description=evaluation.description,
+                                      metadata={**evaluation.metadata, BUILT_BY_RUN: record.run_id})
+    return True
+
+
+def _own_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A materialisation's metadata without what Dagster adds itself (pointers to the events of its inputs then)."""
+    return {name: value for name, value in metadata.items() if not name.startswith("dagster/input_event_pointer/")}
+
+
+def _relations(project: DbtProject, keys: Iterable[dg.AssetKey]) -> list[tuple[str, str]]:
+    """The (schema, table) of the models and seeds behind these asset keys."""
+    wanted = set(keys)
+    return [relation for relation, key in _asset_keys_by_relation(project).items() if key in wanted]
 
 
 def _logging_progress(events: Iterator, every: int = 25) -> Iterator:

@@ -9,14 +9,18 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 
+from orchestration.dbt_assets import BUILT_BY_RUN
 from tests.e2e.conftest import query, run_vigie_in_process
 
 HEADER_18 = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
              "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
              "ValidDate", "Montantdevise", "Idevise"]
 SIREN_A, SIREN_B = "552100554", "732829320"
+WAREHOUSE = "duckdb://vigie/warehouse/vigie.duckdb"
+PUBLISHED_INDICATORS = ("duckdb://vigie/publish/marts.duckdb", "main.fct_indicators_monthly")
 
 # (journal, entry number, date, account, label, debit, credit)
 LEDGER_A_2025 = [
@@ -173,10 +177,9 @@ def test_monthly_revenue_payroll_and_cash_are_exact(fec_home, first_run):
     assert actual == EXPECTED
 
 
-def test_lineage_events_lead_from_a_published_table_back_to_the_fec_folder(fec_home, first_run):
-    """As a lineage server reads OpenLineage: each dataset is produced by the job whose COMPLETE event outputs it,
-    from that event's inputs."""
-    (events_file,) = (fec_home / "audit").glob("*.lineage.jsonl")
+def reached_from(events_file, dataset: tuple[str, str]) -> set[tuple[str, str]]:
+    """The datasets a lineage server finds upstream of `dataset`, reading OpenLineage as it does: each dataset is
+    produced by the job whose COMPLETE event outputs it, from that event's inputs."""
     made_from = {}
     for line in events_file.read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
@@ -184,22 +187,60 @@ def test_lineage_events_lead_from_a_published_table_back_to_the_fec_folder(fec_h
             for output in event["outputs"]:
                 made_from[(output["namespace"], output["name"])] = [(i["namespace"], i["name"])
                                                                     for i in event["inputs"]]
-    warehouse = "duckdb://vigie/warehouse/vigie.duckdb"
-    seen, pending = set(), [("duckdb://vigie/publish/marts.duckdb", "main.fct_indicators_monthly")]
+    seen, pending = set(), [dataset]
     while pending:
         dataset = pending.pop()
         seen.add(dataset)
         pending.extend(p for p in made_from.get(dataset, []) if p not in seen)
-    assert {(warehouse, "marts.fct_indicators_monthly"), (warehouse, "raw.fec_lines"),
-            ("file://vigie/landing", "accounting")} <= seen
+    return seen
 
 
-def test_second_run_loads_nothing_and_publishes_identical_tables(fec_home, first_run, run_vigie):
+def test_lineage_events_lead_from_a_published_table_back_to_the_fec_folder(fec_home, first_run):
+    (events_file,) = (fec_home / "audit").glob("*.lineage.jsonl")
+    assert {(WAREHOUSE, "marts.fct_indicators_monthly"), (WAREHOUSE, "raw.fec_lines"),
+            ("file://vigie/landing", "accounting")} <= reached_from(events_file, PUBLISHED_INDICATORS)
+
+
+def published(fec_home) -> dict[str, list[tuple]]:
     marts = fec_home / "publish" / "marts.duckdb"
     tables = [name for (name,) in query(marts, "SELECT table_name FROM duckdb_tables() ORDER BY 1")]
-    before = {t: query(marts, f'SELECT * FROM "{t}" ORDER BY ALL') for t in tables}
+    return {t: query(marts, f'SELECT * FROM "{t}" ORDER BY ALL') for t in tables}
+
+
+def latest_materialization(fec_home, key: list[str]) -> dg.AssetMaterialization:
+    with dg.DagsterInstance.from_config(str(fec_home / ".dagster")) as instance:
+        return instance.get_latest_materialization_event(dg.AssetKey(key)).asset_materialization
+
+
+def audit_manifests(fec_home) -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((fec_home / "audit").glob("run-*Z-*.json"))]
+
+
+def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(fec_home, first_run, run_vigie):
+    before = published(fec_home)
     assert run_vigie(fec_home, "run", "--as-of", "2026-03-31") == 0
-    after = {t: query(marts, f'SELECT * FROM "{t}" ORDER BY ALL') for t in tables}
-    assert after == before
+    assert published(fec_home) == before
     runs = query(fec_home / "warehouse" / "vigie.duckdb", "SELECT count(DISTINCT run_id) FROM raw.ingest_files")
     assert runs == [(1,)], "the second run must not record any file again"
+
+    # Nothing the first dbt step reads changed: its tables are kept, and its materialisations and dbt test results
+    # are those of the first run, reported again, saying so (orchestration/dbt_build_record.py).
+    first, second = audit_manifests(fec_home)
+    indicators = latest_materialization(fec_home, ["marts", "fct_indicators_monthly"])
+    assert indicators.metadata[BUILT_BY_RUN].value == first["run_id"]
+    assert indicators.metadata["dagster/row_count"].value == len(EXPECTED)
+    assert indicators.metadata["dagster/column_lineage"].value.deps_by_column["revenue"]
+    dbt_checks = {asset: checks for asset, checks in first["checks"].items() if asset.startswith("marts/")}
+    assert dbt_checks and {a: second["checks"].get(a) for a in dbt_checks} == dbt_checks
+    # the second run's lineage still leads from a published table back to the ledger lines and the landing folder
+    (events_file,) = (fec_home / "audit").glob(f"run-*-{second['run_id'][:8]}.lineage.jsonl")
+    assert {(WAREHOUSE, "marts.fct_indicators_monthly"), (WAREHOUSE, "raw.fec_lines"),
+            ("file://vigie/landing", "accounting")} <= reached_from(events_file, PUBLISHED_INDICATORS)
+
+
+def test_a_new_reference_date_builds_again(fec_home, first_run, run_vigie):
+    assert run_vigie(fec_home, "run", "--as-of", "2026-04-30") == 0
+    indicators = latest_materialization(fec_home, ["marts", "fct_indicators_monthly"])
+    assert BUILT_BY_RUN not in indicators.metadata
+    as_of = query(fec_home / "publish" / "marts.duckdb", "SELECT DISTINCT as_of_date FROM fct_account_status")
+    assert as_of == [(date(2026, 4, 30),)]

@@ -3,8 +3,9 @@
 The module's fixture runs the concurrency scenario on one home: a first run, a second `vigie run` that must refuse
 at once, and a third with --wait that runs after the first. Its published tables are then the reference for the
 kill test: another home with the same inputs, whose runs are killed with -9 three times in a row (at 20 % of the
-first run's length, while dbt runs, at 80 %), must end with the same tables. The kills hit the `vigie` process only,
-so a dbt it started is left running, orphaned, as after an OOM kill.
+first run's length, while dbt runs, at 80 %), must end with the same tables, and again after a run for another day
+killed while dbt runs. The kills hit the `vigie` process only, so a dbt it started is left running, orphaned, as
+after an OOM kill.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from assets.ingest.registry import file_sha256
 from assets.processes import command_line, parent_pid, processes_of
 from assets.run_lock import read_holder
 from orchestration import dbt_forkserver
-from orchestration.dbt_assets import DBT_EXECUTABLE
+from orchestration.dbt_assets import BUILT_BY_RUN, DBT_EXECUTABLE
 from tests.e2e.small_home import AS_OF, VIGIE, published_tables, small_home, start_vigie_run, wait_until
 
 
@@ -122,3 +123,18 @@ def test_kill_9_three_times_then_the_next_run_completes_with_the_same_marts(conc
         in_progress = instance.get_runs(filters=dg.RunsFilter(statuses=[
             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]))
         assert in_progress == [], "runs killed with -9 are marked failed, not left in progress"
+
+
+    # A build killed halfway leaves no record of the last good one: when the inputs are back to what that build
+    # read, the next run builds again rather than keep tables the killed build (and its orphan) may have rewritten.
+    other_day = start_vigie_run(home, "--as-of", "2026-11-30")
+    wait_until(lambda: forked_dbt_processes(home), 300, "the other day's dbt step to start")
+    other_day.send_signal(signal.SIGKILL)
+    other_day.communicate()
+    again = start_vigie_run(home)
+    _, stderr = again.communicate(timeout=600)
+    assert again.returncode == 0, stderr
+    with dg.DagsterInstance.from_config(str(home.root / ".dagster")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_indicators_monthly"]))
+    assert BUILT_BY_RUN not in event.asset_materialization.metadata, "tables of a killed build were kept"
+    assert published_tables(home) == published_tables(concurrent.home)
