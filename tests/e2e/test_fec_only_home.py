@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration.dbt_assets import BUILT_BY_RUN
@@ -238,9 +239,21 @@ def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(
             ("file://vigie/landing", "accounting")} <= reached_from(events_file, PUBLISHED_INDICATORS)
 
 
+def test_a_table_missing_from_the_warehouse_builds_again(fec_home, first_run, run_vigie):
+    """Same inputs as the build before, but a table of the first dbt step was dropped (by hand, a restore...)."""
+    with duckdb.connect(str(fec_home / "warehouse" / "vigie.duckdb")) as con:
+        con.execute("DROP TABLE marts.fct_indicators_monthly")
+    assert run_vigie(fec_home, "run", "--as-of", "2026-03-31") == 0
+    assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
+    rows = query(fec_home / "publish" / "marts.duckdb", "SELECT client_id, month, revenue, payroll, cash_net"
+                 " FROM fct_indicators_monthly")
+    assert {(c, m): (str(r), str(p), str(k)) for c, m, r, p, k in rows} == EXPECTED
+
+
 def test_a_new_reference_date_builds_again(fec_home, first_run, run_vigie):
     assert run_vigie(fec_home, "run", "--as-of", "2026-04-30") == 0
     indicators = latest_materialization(fec_home, ["marts", "fct_indicators_monthly"])
     assert BUILT_BY_RUN not in indicators.metadata
     as_of = query(fec_home / "publish" / "marts.duckdb", "SELECT DISTINCT as_of_date FROM fct_account_status")
     assert as_of == [(date(2026, 4, 30),)]
+
