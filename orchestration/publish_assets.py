@@ -14,7 +14,7 @@ from assets.lineage import RunLineage, StepTimes, lineage_events, send_lineage_e
 from assets.publish import publish_run
 from assets.summaries.llm import SummarySettings
 from assets.summaries.prompt import PROMPT_VERSION
-from orchestration.dbt_assets import DbtSteps, published_models
+from orchestration.dbt_assets import BUILT_BY_RUN, DbtSteps, published_models
 from orchestration.keys import published_key
 from orchestration.resources import VigieResource
 from orchestration.retries import retry_transient
@@ -90,11 +90,16 @@ def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], logs: lis
 
 def _audit_facts(logs: list, home: VigieHome) -> dict:
     """What the audit manifest records beyond the inputs and outputs: the dbt project as parsed (hash of its
-    manifest), how the summaries were written, and every check's result in this run, by asset."""
+    manifest), how the summaries were written, every check's result in this run, by asset, and the dbt steps that
+    kept the tables of an earlier run's build, with that run."""
     manifest = home.dbt_target / "manifest.json"
     summaries = SummarySettings.from_env()
     checks: dict[str, dict[str, str]] = {}
+    kept: dict[str, str] = {}  # dbt step -> the earlier run whose build it kept (nothing it reads had changed)
     for entry in logs:
+        materialization = entry.asset_materialization
+        if materialization and BUILT_BY_RUN in materialization.metadata:
+            kept[entry.step_key] = materialization.metadata[BUILT_BY_RUN].value
         if entry.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             continue
         evaluation = entry.dagster_event.event_specific_data
@@ -106,6 +111,7 @@ def _audit_facts(logs: list, home: VigieHome) -> dict:
                       "writer": "llm, template when the model fails or is not configured" if summaries.uses_llm
                       else "template"},
         "checks": {asset: dict(sorted(results.items())) for asset, results in sorted(checks.items())},
+        "tables_kept_from_run": dict(sorted(kept.items())),
     }
 
 

@@ -231,6 +231,8 @@ def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(
     assert indicators.metadata[BUILT_BY_RUN].value == first["run_id"]
     assert indicators.metadata["dagster/row_count"].value == len(EXPECTED)
     assert indicators.metadata["dagster/column_lineage"].value.deps_by_column["revenue"]
+    assert first["tables_kept_from_run"] == {}
+    assert second["tables_kept_from_run"] == {"vigie_dbt_models": first["run_id"]}
     dbt_checks = {asset: checks for asset, checks in first["checks"].items() if asset.startswith("marts/")}
     assert dbt_checks and {a: second["checks"].get(a) for a in dbt_checks} == dbt_checks
     # the second run's lineage still leads from a published table back to the ledger lines and the landing folder
