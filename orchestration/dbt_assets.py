@@ -173,8 +173,10 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
 
 def _build_inputs(vigie: VigieResource) -> str:
     """The fingerprint of everything the step's tables are computed from (orchestration/dbt_build_record.py)."""
-    with vigie.connect_warehouse(read_only=True) as con:
-        raw_layer = raw_layer_fingerprint(con)
+    raw_layer = "no warehouse yet"  # the step selected alone in a new home: dbt creates the file
+    if vigie.vigie_home.warehouse_db.exists():
+        with vigie.connect_warehouse(read_only=True) as con:
+            raw_layer = raw_layer_fingerprint(con)
     return BuildInputs(project=project_fingerprint(), dbt_vars=vigie.dbt_vars(), environment=vigie.dbt_environment(),
                        raw_layer=raw_layer).fingerprint()
 

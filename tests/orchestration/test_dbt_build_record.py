@@ -81,3 +81,15 @@ def test_missing_relations_names_the_tables_and_views_the_warehouse_lost(con):
     con.execute("CREATE VIEW marts.v AS SELECT 1 AS x")
     wanted = [("marts", "dim_clients"), ("marts", "v"), ("marts", "fct_indicators_monthly")]
     assert missing_relations(con, wanted) == [("marts", "fct_indicators_monthly")]
+
+
+def test_the_step_fingerprints_a_home_without_a_warehouse_without_creating_one(tmp_path):
+    """The first dbt step selected alone in a new home (from the UI): there is no warehouse to read yet."""
+    from assets.home import VigieHome
+    from orchestration.dbt_assets import _build_inputs
+    from orchestration.resources import VigieResource
+
+    home = VigieHome(tmp_path / "home")
+    vigie = VigieResource(home=str(home.root), as_of="2026-10-31")
+    assert _build_inputs(vigie) == _build_inputs(vigie)
+    assert not home.warehouse_db.exists()
