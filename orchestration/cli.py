@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     _home_option(run)
     run.add_argument("--select", help="Dagster asset selection, e.g. 'key:raw/*' or 'group:marts'")
     run.add_argument("--as-of", type=_iso_date, help="reference date YYYY-MM-DD (default: settings.yml, then today)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="build every dbt model again from the raw layer, even when nothing it reads has changed")
     run.add_argument("--refresh-summaries", action="store_true",
                      help="write every client summary again, even when its facts have not changed")
     run.add_argument("--wait", action="store_true",
@@ -152,8 +154,8 @@ def cmd_run(args) -> int:
     if not home.landing.is_dir():
         raise UserFacingError(f"{home.landing}: no landing/ directory; put the firm's exports there "
                               "(or run `vigie generate --out {home.root}`)")
-    return _run_and_report(home, as_of=args.as_of, select=args.select, refresh_summaries=args.refresh_summaries,
-                           wait=args.wait)
+    return _run_and_report(home, as_of=args.as_of, select=args.select, full_refresh=args.full_refresh,
+                           refresh_summaries=args.refresh_summaries, wait=args.wait)
 
 
 def cmd_demo(args) -> int:
@@ -184,7 +186,7 @@ def check_configuration(home: VigieHome) -> None:
     load_catalogue(home.missions_file, seed_threshold_names())
 
 
-def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None,
+def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None = None, full_refresh: bool = False,
                     refresh_summaries: bool = False, wait: bool = False) -> int:
     check_configuration(home)  # a broken catalogue or settings file stops here, before anything is evaluated
     parse = start_parse(home, as_of)  # dbt parses the project while this process starts Dagster
@@ -192,7 +194,8 @@ def _run_and_report(home: VigieHome, *, as_of: date | None, select: str | None =
         from orchestration.runner import run_pipeline
 
         log.info("running the pipeline on %s", home.root)
-        outcome = run_pipeline(home, as_of=as_of, select=select, refresh_summaries=refresh_summaries, wait=wait)
+        outcome = run_pipeline(home, as_of=as_of, select=select, full_refresh=full_refresh,
+                               refresh_summaries=refresh_summaries, wait=wait)
     finally:
         stop_parse(parse)
     for problem in outcome.problems:

@@ -127,8 +127,8 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, vigie: VigieResource):
         whole_step = context.selected_asset_keys == set(context.assets_def.keys)
         # The ledger's incremental models keep what the SQL computed when each file version arrived: a new
-        # version of the project rebuilds them (and everything else) from the raw layer.
-        full_refresh = holds_incremental_models and needs_full_refresh(vigie.vigie_home)
+        # version of the project rebuilds them (and everything else) from the raw layer, as `--full-refresh` does.
+        full_refresh = holds_incremental_models and (vigie.full_refresh or needs_full_refresh(vigie.vigie_home))
         inputs = _build_inputs(vigie) if holds_incremental_models else None
         # A morning with nothing new for this step keeps the tables of its last build (dbt_build_record.py).
         unchanged = inputs and whole_step and not full_refresh and (
@@ -149,8 +149,8 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         if holds_incremental_models:
             load_great_expectations()  # while this process waits for dbt; the quality checks come next
         if full_refresh:
-            log.info("dbt build: first build, or the dbt project changed since the last one: incremental models "
-                     "rebuilt in full")
+            log.info("dbt build: %s: incremental models rebuilt in full", "full refresh asked" if vigie.full_refresh
+                     else "first build, or the dbt project changed since the last one")
         os.environ.update(vigie.dbt_environment())  # the dbt subprocess inherits it
         invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
         try:

@@ -25,6 +25,9 @@ from orchestration.dbt_project import reference_date_environment, run_vars
 class VigieResource(dg.ConfigurableResource):
     home: str = Field(default="", description="Vigie home directory; empty: $VIGIE_HOME, then ./vigie_home.")
     as_of: str = Field(default="", description="Reference date YYYY-MM-DD; empty: settings.yml, then today.")
+    full_refresh: bool = Field(default=False, description="Build every dbt model again from the raw layer, the "
+                                                     "incremental ledger models included, even when nothing the "
+                                                     "models read has changed.")
     refresh_summaries: bool = Field(default=False, description="Write every client summary again, ignoring the "
                                                                "summary cache.")
 

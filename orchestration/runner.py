@@ -81,7 +81,7 @@ def _write_instance_settings(dagster_home: Path) -> None:
         os.replace(partial, settings_file)
 
 
-def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None,
+def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None, full_refresh: bool = False,
                  refresh_summaries: bool = False, wait: bool = False) -> RunOutcome:
     """One run through the real definitions, holding the home's lock from before Dagster starts until the last read
     of the warehouse. Raises run_lock.HomeBusy at once when another run holds the home and `wait` is false."""
@@ -91,7 +91,7 @@ def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | No
     from orchestration.resources import VigieResource
     from orchestration.run_guard import begin_run, end_run
 
-    vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "",
+    vigie = VigieResource(home=str(home.root), as_of=as_of.isoformat() if as_of else "", full_refresh=full_refresh,
                           refresh_summaries=refresh_summaries)
     run_id = str(uuid.uuid4())  # chosen here so the lock names the run before Dagster starts it
     with dg.DagsterInstance.get() as instance:
@@ -124,6 +124,7 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
         selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
     run_config = {
         "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of,
+                                           "full_refresh": vigie.full_refresh,
                                            "refresh_summaries": vigie.refresh_summaries}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }

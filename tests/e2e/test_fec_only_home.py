@@ -259,3 +259,15 @@ def test_a_new_reference_date_builds_again(fec_home, first_run, run_vigie):
     as_of = query(fec_home / "publish" / "marts.duckdb", "SELECT DISTINCT as_of_date FROM fct_account_status")
     assert as_of == [(date(2026, 4, 30),)]
 
+
+
+def test_full_refresh_builds_every_model_again_and_changes_no_figure(fec_home, first_run, run_vigie, capfd):
+    """Nothing changed since the last run: `--full-refresh` builds anyway, the ledger's incremental models from the
+    raw layer, and publishes the same tables."""
+    before = published(fec_home)
+    as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
+    capfd.readouterr()
+    assert run_vigie(fec_home, "run", "--as-of", as_of, "--full-refresh") == 0
+    assert "dbt build: full refresh asked: incremental models rebuilt in full" in capfd.readouterr().err
+    assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
+    assert published(fec_home) == before
