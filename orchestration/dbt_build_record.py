@@ -24,9 +24,10 @@ from importlib.metadata import version as installed_version
 
 import duckdb
 
-from assets.warehouse import transaction
+from assets.warehouse import relation_exists
 
-RECORD_TABLE = "vigie_state.dbt_builds"
+RECORD_SCHEMA, RECORD_NAME = "vigie_state", "dbt_builds"
+RECORD_TABLE = f"{RECORD_SCHEMA}.{RECORD_NAME}"
 # The tools whose behaviour, not only the project's files, decides what a build writes.
 BUILD_TOOLS = ("dbt-core", "dbt-duckdb", "duckdb")
 
@@ -71,7 +72,7 @@ def raw_layer_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def last_build(con: duckdb.DuckDBPyConnection, step: str) -> BuildRecord | None:
-    if not _record_table_exists(con):
+    if not relation_exists(con, RECORD_SCHEMA, RECORD_NAME):
         return None
     row = con.execute(f"SELECT inputs_fingerprint, run_id FROM {RECORD_TABLE} WHERE step = ?", [step]).fetchone()
     return BuildRecord(*row) if row else None
@@ -79,19 +80,17 @@ def last_build(con: duckdb.DuckDBPyConnection, step: str) -> BuildRecord | None:
 
 def forget_build(con: duckdb.DuckDBPyConnection, step: str) -> None:
     """Before a build: whatever happens to it, its tables no longer match the last record."""
-    if _record_table_exists(con):
+    if relation_exists(con, RECORD_SCHEMA, RECORD_NAME):
         con.execute(f"DELETE FROM {RECORD_TABLE} WHERE step = ?", [step])
 
 
 def record_build(con: duckdb.DuckDBPyConnection, step: str, record: BuildRecord) -> None:
     """After a complete, successful build: its tables are what `record.fingerprint`'s inputs give."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RECORD_TABLE.split('.')[0]}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RECORD_SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {RECORD_TABLE} (step VARCHAR PRIMARY KEY,"
                 " inputs_fingerprint VARCHAR NOT NULL, run_id VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)")
-    with transaction(con):
-        con.execute(f"DELETE FROM {RECORD_TABLE} WHERE step = ?", [step])
-        con.execute(f"INSERT INTO {RECORD_TABLE} VALUES (?, ?, ?, current_timestamp)",
-                    [step, record.fingerprint, record.run_id])
+    con.execute(f"INSERT OR REPLACE INTO {RECORD_TABLE} VALUES (?, ?, ?, current_timestamp)",
+                [step, record.fingerprint, record.run_id])
 
 
 def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -102,8 +101,3 @@ def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[
     ).fetchall())
     return sorted(set(relations) - held)
 
-
-def _record_table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, table = RECORD_TABLE.split(".")
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-                       " AND schema_name = ? AND table_name = ?", [schema, table]).fetchone()[0] > 0
