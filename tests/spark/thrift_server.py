@@ -48,8 +48,8 @@ def thrift_server(workdir: Path):
          "--conf", f"spark.sql.warehouse.dir={workdir / 'warehouse'}", "--conf", "spark.ui.enabled=false",
          "--conf", "spark.driver.memory=1g",
          # The tests' tables hold hundreds of rows: Spark's default of 200 partitions after each shuffle is 200 tasks
-         # of nothing. The parity module's server used 452 and 493 s of CPU with it, 395 to 442 s (median 403 s,
-         # five runs) with 2, one for each core of local[2].
+         # of nothing. The parity module's server used 452 and 493 s of CPU with it; with 2, one for each core of
+         # local[2], 395 to 442 s (median 403 s) in five runs, four of them with one more setting that changed nothing.
          "--conf", "spark.sql.shuffle.partitions=2",
          "--hiveconf", f"hive.server2.thrift.port={port}", "--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1",
          "spark-internal"],
