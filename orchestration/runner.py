@@ -123,9 +123,8 @@ def _execute(home: VigieHome, vigie, instance, run_id: str, select: str | None) 
     if select:
         selection = list(dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph()))
     run_config = {
-        "resources": {"vigie": {"config": {"home": vigie.home, "as_of": vigie.as_of,
-                                           "full_refresh": vigie.full_refresh,
-                                           "refresh_summaries": vigie.refresh_summaries}}},
+        # every field of the resource, so a new option reaches the run without being listed here as well
+        "resources": {"vigie": {"config": vigie.model_dump()}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
     log_file = _run_log_path(home)

@@ -260,7 +260,6 @@ def test_a_new_reference_date_builds_again(fec_home, first_run, run_vigie):
     assert as_of == [(date(2026, 4, 30),)]
 
 
-
 def test_full_refresh_builds_every_model_again_and_changes_no_figure(fec_home, first_run, run_vigie, capfd):
     """Nothing changed since the last run: `--full-refresh` builds anyway, the ledger's incremental models from the
     raw layer, and publishes the same tables."""
