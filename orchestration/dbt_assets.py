@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import sysconfig
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib.metadata import version as installed_version
@@ -25,10 +25,11 @@ from checks.gx_validation import load_great_expectations
 from orchestration.dbt_build_record import (
     BuildInputs,
     BuildRecord,
+    changed_raw_tables,
     forget_build,
     last_build,
     missing_relations,
-    raw_layer_fingerprint,
+    raw_table_fingerprints,
     record_build,
 )
 from orchestration.dbt_project import needs_full_refresh, project_fingerprint, record_incremental_build
@@ -130,10 +131,16 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         # version of the project rebuilds them (and everything else) from the raw layer, as `--full-refresh` does.
         full_refresh = holds_incremental_models and (vigie.full_refresh or needs_full_refresh(vigie.vigie_home))
         inputs = _build_inputs(vigie) if holds_incremental_models else None
-        # A morning with nothing new for this step keeps the tables of its last build (dbt_build_record.py).
-        unchanged = inputs and whole_step and not full_refresh and (
-            yield from _last_build_if_unchanged(context, vigie, project, name, inputs))
-        if unchanged:
+        # A morning builds what reads the raw tables that changed since the step's last build, and keeps the rest
+        # (dbt_build_record.py); with nothing changed, it builds nothing.
+        plan = _partial_build(context, vigie, project, name, inputs) if (
+            inputs and whole_step and not full_refresh) else None
+        if plan:
+            yield from plan.kept
+        if plan and not plan.to_build:
+            yield from plan.kept_checks
+            if plan.changed:  # raw tables no model of the step reads
+                _record(vigie, name, inputs, context.run.run_id)
             return
         if inputs:
             with vigie.connect_warehouse() as con:
@@ -152,10 +159,16 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
             log.info("dbt build: %s: incremental models rebuilt in full", "full refresh asked" if vigie.full_refresh
                      else "first build, or the dbt project changed since the last one")
         os.environ.update(vigie.dbt_environment())  # the dbt subprocess inherits it
-        invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
+        if plan:
+            # dagster-dbt would add the step's whole selection to ours (dbt unites two --select), so this build
+            # runs outside the step's context and its events are turned into the step's own.
+            invocation = dbt.cli([*args, "--select", plan.selection, *(["--exclude", exclude] if exclude else [])],
+                                 manifest=project.manifest_path, dagster_dbt_translator=VigieDbtTranslator())
+        else:
+            invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
         try:
             # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
-            events = list(_logging_progress(invocation.stream()))
+            events = [_as_step_event(context, event) for event in _logging_progress(invocation.stream())]
             compiled = _compiled_models(invocation.target_path, events, project)
         finally:
             # dagster-dbt leaves each step's artefacts (compiled SQL, a copy of the partial parse); what matters
@@ -164,59 +177,140 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
         if holds_incremental_models and whole_step:
             record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
         yield from _with_table_metadata(context, events, vigie, project, compiled)
+        if plan:  # the checks of kept tables that dbt did not run again (a test may read a built and a kept table)
+            ran = {dg.AssetCheckKey(e.asset_key, e.check_name) for e in events if isinstance(e, dg.AssetCheckResult)}
+            yield from (check for check in plan.kept_checks
+                        if dg.AssetCheckKey(check.asset_key, check.check_name) not in ran)
         if inputs and whole_step:
-            with vigie.connect_warehouse() as con:
-                record_build(con, name, BuildRecord(inputs, context.run.run_id))
+            _record(vigie, name, inputs, context.run.run_id)
 
     return _models
 
 
-def _build_inputs(vigie: VigieResource) -> str:
-    """The fingerprint of everything the step's tables are computed from (orchestration/dbt_build_record.py)."""
-    raw_layer = "no warehouse yet"  # the step selected alone in a new home: dbt creates the file
+def _build_inputs(vigie: VigieResource) -> BuildInputs:
+    """Everything the step's tables are computed from (orchestration/dbt_build_record.py)."""
+    raw_tables = {}  # the step selected alone in a new home: dbt creates the warehouse
     if vigie.vigie_home.warehouse_db.exists():
         with vigie.connect_warehouse(read_only=True) as con:
-            raw_layer = raw_layer_fingerprint(con)
+            raw_tables = raw_table_fingerprints(con)
     return BuildInputs(project=project_fingerprint(), dbt_vars=vigie.dbt_vars(), environment=vigie.dbt_environment(),
-                       raw_layer=raw_layer).fingerprint()
+                       raw_tables=raw_tables)
 
 
-def _last_build_if_unchanged(context: dg.AssetExecutionContext, vigie: VigieResource, project: DbtProject,
-                             step: str, inputs: str) -> Generator[Any, None, bool]:
-    """When nothing the step reads changed since its last complete build, and the warehouse still holds its tables:
-    report that build's materialisations and check results again, each saying which run made it, and return True.
-    Otherwise report nothing and return False: the step builds."""
+def _record(vigie: VigieResource, step: str, inputs: BuildInputs, run_id: str) -> None:
+    with vigie.connect_warehouse() as con:
+        record_build(con, step, BuildRecord(inputs.fingerprint(), run_id, inputs.raw_tables))
+
+
+@dataclass(frozen=True)
+class PartialBuild:
+    """What a step builds when only some raw tables changed since its last build, and what it reports as kept."""
+
+    changed: frozenset[str]  # raw tables
+    to_build: frozenset[dg.AssetKey]
+    selection: str  # dbt's selection of the models (and their tests) that read the changed tables
+    kept: list[dg.Output]  # the other tables' latest materialisations, reported again
+    kept_checks: list[dg.AssetCheckResult]  # and their checks' latest results
+
+
+def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, project: DbtProject, step: str,
+                   inputs: BuildInputs) -> PartialBuild | None:
+    """When the project, the vars and the environment are those of the step's last complete build, and the
+    warehouse still holds its tables: build only what reads the raw tables that changed since, and report the
+    others as that build left them, each naming the run that made it. None: the whole step builds."""
     with vigie.connect_warehouse(read_only=True) as con:
         record = last_build(con, step)
-        if record is None or record.fingerprint != inputs:
-            return False
-        missing = missing_relations(con, _relations(project, context.assets_def.keys))
+        changed = changed_raw_tables(record, inputs)
+        if changed is None:
+            return None
+        to_build = _downstream_of_raw_tables(project, changed) & context.assets_def.keys
+        kept_keys = context.assets_def.keys - to_build
+        missing = missing_relations(con, _relations(project, kept_keys))
     if missing:
         log.info("dbt build: %d tables of the last build are missing (%s.%s...): building again", len(missing),
                  *missing[0])
-        return False
-    logs = context.instance.all_logs(record.run_id, of_type={
-        dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION})
-    built = {e.asset_materialization.asset_key: e.asset_materialization for e in logs if e.asset_materialization}
-    if not context.assets_def.keys <= built.keys():
-        log.info("dbt build: the run that built the tables (%s) is no longer in the run history: building again",
-                 record.run_id)
-        return False
-    log.info("dbt build: nothing this step reads changed since run %s built its %d tables: kept as they are",
-             record.run_id, len(context.assets_def.keys))
-    for key, materialization in built.items():  # in the order dbt built them: Dagster wants parents first
-        if key in context.assets_def.keys:
-            yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
-                            metadata={**_own_metadata(materialization.metadata), BUILT_BY_RUN: record.run_id})
-    checks = [e.dagster_event.event_specific_data for e in logs
-              if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
-    for evaluation in checks:
-        if evaluation.asset_check_key in context.selected_asset_check_keys:
-            yield dg.AssetCheckResult(asset_key=evaluation.asset_key, check_name=evaluation.check_name,
-                                      passed=evaluation.passed, severity=evaluation.severity,
-                                      description=evaluation.description,
-                                      metadata={**evaluation.metadata, BUILT_BY_RUN: record.run_id})
-    return True
+        return None
+    kept = _latest_results(context, kept_keys)
+    if kept is None:
+        log.info("dbt build: a table of the last build (run %s) has no materialisation left in the run history:"
+                 " building again", record.run_id)
+        return None
+    if to_build:
+        log.info("dbt build: %s changed since run %s: building the %d tables that read them, keeping %d",
+                 ", ".join(f"raw.{table}" for table in sorted(changed)), record.run_id, len(to_build), len(kept_keys))
+    else:
+        log.info("dbt build: nothing this step reads changed since run %s: its %d tables kept as they are",
+                 record.run_id, len(kept_keys))
+    selection = " ".join(f"source:{source}.{table}+" for source, table in _sources(project) if table in changed)
+    return PartialBuild(frozenset(changed), frozenset(to_build), selection, *kept)
+
+
+def _sources(project: DbtProject) -> list[tuple[str, str]]:
+    """(source name, table) of each dbt source."""
+    return [(props["source_name"], props.get("identifier") or props["name"])
+            for props in _manifest(project)["sources"].values()]
+
+
+def _downstream_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> set[dg.AssetKey]:
+    """The asset keys of the models that read these raw tables, directly or through other models."""
+    manifest = _manifest(project)
+    wanted = set(tables)
+    todo = [uid for uid, props in manifest["sources"].items() if (props.get("identifier") or props["name"]) in wanted]
+    seen: set[str] = set()
+    while todo:
+        for child in manifest["child_map"].get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    translator = VigieDbtTranslator()
+    return {translator.get_asset_key(manifest["nodes"][uid]) for uid in seen
+            if uid in manifest["nodes"] and manifest["nodes"][uid]["resource_type"] in ("model", "seed", "snapshot")}
+
+
+def _latest_results(context: dg.AssetExecutionContext, keys: set[dg.AssetKey]
+                    ) -> tuple[list[dg.Output], list[dg.AssetCheckResult]] | None:
+    """The latest materialisation of each of these assets and the latest result of each of their checks, to report
+    again, each naming the run that built the table (a table kept run after run keeps naming that run). None when
+    one of them is no longer in the run history."""
+    latest = context.instance.get_latest_materialization_events(keys)
+    if any(latest.get(key) is None for key in keys):
+        return None
+    outputs = []
+    for key, entry in sorted(latest.items(), key=lambda item: item[1].timestamp):  # parents first, as built
+        metadata = _own_metadata(entry.asset_materialization.metadata)
+        outputs.append(dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                                 metadata={**metadata, BUILT_BY_RUN: _built_by(metadata, entry.run_id)}))
+    # Each check's latest result is in the run that reported those materialisations (Dagster's own "latest check
+    # execution" is this run's, planned when the step started).
+    results = {}
+    for run_id in {entry.run_id for entry in latest.values()}:
+        for entry in context.instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+            evaluation = entry.dagster_event.event_specific_data
+            if evaluation.asset_key in keys and evaluation.asset_check_key in context.selected_asset_check_keys:
+                results[evaluation.asset_check_key] = (entry, evaluation)
+    checks = [dg.AssetCheckResult(
+        asset_key=evaluation.asset_key, check_name=evaluation.check_name, passed=evaluation.passed,
+        severity=evaluation.severity, description=evaluation.description,
+        metadata={**evaluation.metadata, BUILT_BY_RUN: _built_by(evaluation.metadata, entry.run_id)})
+        for entry, evaluation in sorted(results.values(), key=lambda result: result[0].timestamp)]
+    return outputs, checks
+
+
+def _built_by(metadata: Mapping[str, Any], run_id: str) -> str:
+    """The run that built what this event reports: the one it names, if it was itself reported again, else its own."""
+    named = metadata.get(BUILT_BY_RUN)
+    return str(named.value) if isinstance(named, dg.MetadataValue) else named or run_id
+
+
+def _as_step_event(context: dg.AssetExecutionContext, event: Any) -> Any:
+    """An event of a dbt invocation run outside the step's context, as the step reports it."""
+    if isinstance(event, dg.AssetMaterialization):
+        return dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(event.asset_key),
+                         metadata=event.metadata)
+    if isinstance(event, dg.AssetCheckEvaluation):
+        return dg.AssetCheckResult(asset_key=event.asset_key, check_name=event.check_name, passed=event.passed,
+                                   severity=event.severity, description=event.description, metadata=event.metadata)
+    return event
 
 
 def _own_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What the last complete build of a dbt step was made from, so a morning with nothing new rebuilds nothing.
+"""What the last complete build of a dbt step was made from, so a morning builds only what its new input reads.
 
 An unchanged rerun used to run the first dbt step in full: about 27 s of 47 at 10 M ledger lines (bench, issue 10),
 nearly all of it dbt's own cost per node, to write again the tables it already held. The step's tables are a
@@ -7,9 +7,11 @@ function of what it reads, and nothing else:
   loaded, superseded, held back, rejected or removed changes `raw.ingest_files` in the same transaction as the rows;
 - the dbt project (its SQL, seeds and macros) and the dbt that runs it;
 - the run's vars and the environment the models read (the reference date).
-The step's inputs are hashed into one fingerprint; the fingerprint of its last complete, successful build is kept in
-the warehouse itself (a restored or replaced warehouse brings its own, or none). It is removed before a build starts
-and written once dbt has succeeded, so a build killed or failed halfway leaves no record and the next run rebuilds.
+Everything but the raw layer is hashed into one fingerprint; the raw layer gets one fingerprint per table, so a
+morning that brings only a ledger re-export builds the models downstream of the tables it changed, and keeps the
+others (orchestration/dbt_assets.py). The record of the last complete, successful build is kept in the warehouse
+itself (a restored or replaced warehouse brings its own, or none). It is removed before a build starts and written
+once dbt has succeeded, so a build killed or failed halfway leaves no record and the next run builds everything.
 
 Plain Python and SQL without Dagster: the dbt step (orchestration/dbt_assets.py) decides what to do with it.
 """
@@ -19,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 
 import duckdb
 
+from assets.ingest.raw_tables import ledger_source
 from assets.warehouse import relation_exists
 
 RECORD_SCHEMA, RECORD_NAME = "vigie_state", "dbt_builds"
@@ -39,24 +42,35 @@ class BuildInputs:
     project: str  # hash of the dbt project's files (orchestration/dbt_project.project_fingerprint)
     dbt_vars: str
     environment: Mapping[str, str]
-    raw_layer: str  # raw_layer_fingerprint()
+    raw_tables: Mapping[str, str]  # raw_table_fingerprints()
 
     def fingerprint(self) -> str:
+        """Everything but the raw layer: when it moves, every table of the step may have changed."""
         tools = {tool: installed_version(tool) for tool in BUILD_TOOLS}
         payload = json.dumps({"project": self.project, "tools": tools, "vars": self.dbt_vars,
-                              "environment": dict(sorted(self.environment.items())), "raw": self.raw_layer},
-                             sort_keys=True)
+                              "environment": dict(sorted(self.environment.items()))}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class BuildRecord:
-    fingerprint: str
-    run_id: str  # the run whose dbt step built the tables
+    fingerprint: str  # BuildInputs.fingerprint() of the build
+    run_id: str  # the run whose dbt step built (or kept) the tables
+    raw_tables: Mapping[str, str] = field(default_factory=dict)  # the raw layer it read, per table
 
 
-def raw_layer_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """A hash of the raw layer's state: every row of the ingestion ledger and every raw table's row count.
+def changed_raw_tables(record: BuildRecord | None, inputs: BuildInputs) -> set[str] | None:
+    """The raw tables whose content moved since the recorded build; None when everything must be built again (no
+    record, or a change of the project, the tools, the vars or the environment)."""
+    if record is None or record.fingerprint != inputs.fingerprint() or not record.raw_tables:
+        return None
+    tables = record.raw_tables.keys() | inputs.raw_tables.keys()
+    return {table for table in tables if record.raw_tables.get(table) != inputs.raw_tables.get(table)}
+
+
+def raw_table_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A hash of each raw table's state: its row count and the ingestion ledger's rows of the source that fills it
+    (the whole ledger for the ledger's own tables).
 
     The ledger alone would do for the loaders (each change of the data writes it); the counts also catch a raw table
     changed by hand. Reading them costs milliseconds, even at 10 M ledger lines."""
@@ -64,18 +78,30 @@ def raw_layer_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'raw'"
         " ORDER BY table_name").fetchall()]
     counts = {table: con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0] for table in tables}
-    ledger = con.execute(
-        "SELECT md5(coalesce(string_agg(row_text, chr(10) ORDER BY row_text), ''))"
-        " FROM (SELECT to_json(f)::VARCHAR AS row_text FROM raw.ingest_files AS f)"
-    ).fetchone()[0] if "ingest_files" in tables else None
-    return hashlib.sha256(json.dumps({"counts": counts, "ledger": ledger}, sort_keys=True).encode()).hexdigest()
+    ledger: dict[str | None, str] = {}
+    if "ingest_files" in tables:
+        ledger = dict(con.execute(
+            "SELECT source, md5(string_agg(row_text, chr(10) ORDER BY row_text))"
+            " FROM (SELECT source, to_json(f)::VARCHAR AS row_text FROM raw.ingest_files AS f)"
+            " GROUP BY GROUPING SETS ((source), ())").fetchall())
+    return {table: hashlib.sha256(json.dumps([counts[table], ledger.get(ledger_source(table))]).encode()).hexdigest()
+            for table in tables}
 
 
 def last_build(con: duckdb.DuckDBPyConnection, step: str) -> BuildRecord | None:
     if not relation_exists(con, RECORD_SCHEMA, RECORD_NAME):
         return None
-    row = con.execute(f"SELECT inputs_fingerprint, run_id FROM {RECORD_TABLE} WHERE step = ?", [step]).fetchone()
-    return BuildRecord(*row) if row else None
+    if "raw_tables" not in _record_columns(con):  # a record written before the raw layer was kept per table
+        return None
+    row = con.execute(f"SELECT inputs_fingerprint, run_id, raw_tables FROM {RECORD_TABLE} WHERE step = ?",
+                      [step]).fetchone()
+    return BuildRecord(row[0], row[1], json.loads(row[2] or "{}")) if row else None
+
+
+def _record_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?"
+        " AND table_name = ?", [RECORD_SCHEMA, RECORD_NAME]).fetchall()}
 
 
 def forget_build(con: duckdb.DuckDBPyConnection, step: str) -> None:
@@ -88,9 +114,12 @@ def record_build(con: duckdb.DuckDBPyConnection, step: str, record: BuildRecord)
     """After a complete, successful build: its tables are what `record.fingerprint`'s inputs give."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RECORD_SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {RECORD_TABLE} (step VARCHAR PRIMARY KEY,"
-                " inputs_fingerprint VARCHAR NOT NULL, run_id VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)")
-    con.execute(f"INSERT OR REPLACE INTO {RECORD_TABLE} VALUES (?, ?, ?, current_timestamp)",
-                [step, record.fingerprint, record.run_id])
+                " inputs_fingerprint VARCHAR NOT NULL, run_id VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL,"
+                " raw_tables VARCHAR)")
+    con.execute(f"ALTER TABLE {RECORD_TABLE} ADD COLUMN IF NOT EXISTS raw_tables VARCHAR")
+    con.execute(f"INSERT OR REPLACE INTO {RECORD_TABLE} (step, inputs_fingerprint, run_id, recorded_at, raw_tables)"
+                " VALUES (?, ?, ?, current_timestamp, ?)",
+                [step, record.fingerprint, record.run_id, json.dumps(dict(record.raw_tables), sort_keys=True)])
 
 
 def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

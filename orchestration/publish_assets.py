@@ -90,16 +90,16 @@ def _run_lineage(context: dg.AssetExecutionContext, tables: list[str], logs: lis
 
 def _audit_facts(logs: list, home: VigieHome) -> dict:
     """What the audit manifest records beyond the inputs and outputs: the dbt project as parsed (hash of its
-    manifest), how the summaries were written, every check's result in this run, by asset, and the dbt steps that
-    kept the tables of an earlier run's build, with that run."""
+    manifest), how the summaries were written, every check's result in this run, by asset, and the dbt tables
+    kept from an earlier run's build, each with that run."""
     manifest = home.dbt_target / "manifest.json"
     summaries = SummarySettings.from_env()
     checks: dict[str, dict[str, str]] = {}
-    kept: dict[str, str] = {}  # dbt step -> the earlier run whose build it kept (nothing it reads had changed)
+    kept: dict[str, str] = {}  # dbt table -> the earlier run that built it (nothing it reads had changed since)
     for entry in logs:
         materialization = entry.asset_materialization
         if materialization and BUILT_BY_RUN in materialization.metadata:
-            kept[entry.step_key] = materialization.metadata[BUILT_BY_RUN].value
+            kept[materialization.asset_key.to_user_string()] = materialization.metadata[BUILT_BY_RUN].value
         if entry.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             continue
         evaluation = entry.dagster_event.event_specific_data

@@ -140,6 +140,17 @@ def raw_tables() -> dict[str, dict[str, str]]:
     return tables
 
 
+def ledger_source(table: str) -> str | None:
+    """The `ingest_files.source` whose files fill this raw table; None for the ingestion ledger's own tables, which
+    every source writes."""
+    if table == "fec_lines":
+        return "accounting"
+    if table == "time_entries":
+        return "timetracking"
+    prefix = table.split("_", 1)[0]
+    return prefix if prefix in ("crm", "practice") else None
+
+
 def create_raw_schema(con) -> None:
     """Create the raw schema and its tables when missing (idempotent)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")

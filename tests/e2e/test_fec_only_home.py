@@ -232,7 +232,9 @@ def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(
     assert indicators.metadata["dagster/row_count"].value == len(EXPECTED)
     assert indicators.metadata["dagster/column_lineage"].value.deps_by_column["revenue"]
     assert first["tables_kept_from_run"] == {}
-    assert second["tables_kept_from_run"] == {"vigie_dbt_models": first["run_id"]}
+    kept = second["tables_kept_from_run"]
+    assert "marts/fct_indicators_monthly" in kept and "intermediate/int_fec__account_monthly" in kept
+    assert set(kept.values()) == {first["run_id"]}
     dbt_checks = {asset: checks for asset, checks in first["checks"].items() if asset.startswith("marts/")}
     assert dbt_checks and {a: second["checks"].get(a) for a in dbt_checks} == dbt_checks
     # the second run's lineage still leads from a published table back to the ledger lines and the landing folder
@@ -270,3 +272,36 @@ def test_full_refresh_builds_every_model_again_and_changes_no_figure(fec_home, f
     assert "dbt build: full refresh asked: incremental models rebuilt in full" in capfd.readouterr().err
     assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
     assert published(fec_home) == before
+
+
+def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fec_home, first_run, run_vigie,
+                                                                              capfd):
+    """Client A's 2026 ledger exported again with its bank fees corrected (10 -> 25): the first dbt step builds the
+    models downstream of the raw tables that changed (the ledger lines and the ingestion ledger) and keeps the
+    others (the staging of the sources that brought nothing new) from the run before. The published tables are
+    those a full build on the same files publishes."""
+    as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
+    corrected = [(*row[:5], "25", row[6]) if row[4] == "Frais bancaires" and row[5] == "10" else
+                 (*row[:6], "25") if row[4] == "Frais bancaires" else row for row in LEDGER_A_2026]
+    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
+    _write(fec_home / "landing" / "accounting" / f"{SIREN_A}FEC20261231.txt", montant_header,
+           _montant_sens(_rows_18(corrected)), sep="|", encoding="iso-8859-15", line_end="\r", trailing_sep=True)
+    capfd.readouterr()
+    assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
+    log = capfd.readouterr().err
+    changed = "raw.fec_lines, raw.ingest_files, raw.ingest_flags, raw.ingest_rejections"  # the ledger's own tables
+    assert f"dbt build: {changed} changed since run" in log, log
+
+    before, after = audit_manifests(fec_home)[-2:]
+    kept = after["tables_kept_from_run"]
+    assert kept.get("staging/stg_crm__companies") == before["run_id"]
+    built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly", "marts/dim_clients"}
+    assert not built & set(kept)
+    assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
+    cash = query(fec_home / "publish" / "marts.duckdb", "SELECT cash_net FROM fct_indicators_monthly"
+                 f" WHERE client_id = '{SIREN_A}' AND month = DATE '2026-02-01'")
+    assert [str(c) for (c,) in cash] == ["6275.00"]  # 7300 - 1000 - 25
+
+    published_by_the_partial_build = published(fec_home)
+    assert run_vigie(fec_home, "run", "--as-of", as_of, "--full-refresh") == 0
+    assert published(fec_home) == published_by_the_partial_build

@@ -1,5 +1,5 @@
 """The record of a dbt step's last build: its fingerprint moves with every input the step's tables are computed
-from, and with nothing else."""
+from, and with nothing else; the raw layer's, table by table, so a run builds what reads the tables that changed."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 
 from assets.ingest.raw_tables import create_raw_schema
 from orchestration.dbt_build_record import (
+    RECORD_TABLE,
     BuildInputs,
     BuildRecord,
+    changed_raw_tables,
     forget_build,
     last_build,
     missing_relations,
-    raw_layer_fingerprint,
+    raw_table_fingerprints,
     record_build,
 )
 
@@ -33,11 +35,11 @@ def con(tmp_path):
 
 
 def test_the_raw_layer_fingerprint_is_stable_while_nothing_changes(con, tmp_path):
-    first = raw_layer_fingerprint(con)
-    assert raw_layer_fingerprint(con) == first
+    first = raw_table_fingerprints(con)
+    assert raw_table_fingerprints(con) == first
     con.close()
     with duckdb.connect(str(tmp_path / "vigie.duckdb"), read_only=True) as again:
-        assert raw_layer_fingerprint(again) == first
+        assert raw_table_fingerprints(again) == first
 
 
 @pytest.mark.parametrize("change", [
@@ -49,30 +51,67 @@ def test_the_raw_layer_fingerprint_is_stable_while_nothing_changes(con, tmp_path
     "DELETE FROM raw.ingest_files",
 ])
 def test_the_raw_layer_fingerprint_moves_with_any_change_of_the_raw_layer(con, change):
-    before = raw_layer_fingerprint(con)
+    before = raw_table_fingerprints(con)
     con.execute(change)
-    assert raw_layer_fingerprint(con) != before
+    assert raw_table_fingerprints(con) != before
 
 
-def test_the_build_fingerprint_moves_with_each_input():
-    inputs = BuildInputs(project="p1", dbt_vars="{language: fr}", environment={"VIGIE_AS_OF_DATE": "2026-10-31"},
-                         raw_layer="r1")
-    assert inputs.fingerprint() == dataclasses.replace(inputs).fingerprint()
-    for change in ({"project": "p2"}, {"dbt_vars": "{language: en}"}, {"raw_layer": "r2"},
+def test_a_new_file_of_one_source_moves_that_source_s_tables_and_the_ledger_s_not_the_others(con):
+    before = raw_table_fingerprints(con)
+    con.execute("INSERT INTO raw.ingest_files SELECT * REPLACE ('crm/companies.csv' AS file_path, 'crm' AS source,"
+                " 'b' AS sha256) FROM raw.ingest_files")
+    after = raw_table_fingerprints(con)
+    moved = {table for table in after if after[table] != before[table]}
+    assert moved == {table for table in after if table.startswith(("crm_", "ingest_"))}
+    con.execute("INSERT INTO raw.time_entries (source_format, entry_date, duration_hours, _file_sha256, _source_file,"
+                " _line_number) VALUES ('toggl', DATE '2026-01-02', 1, 'c', 'f', 2)")  # by hand: the count moves
+    assert {table for table, hashed in raw_table_fingerprints(con).items() if hashed != after[table]} == {
+        "time_entries"}
+
+
+INPUTS = BuildInputs(project="p1", dbt_vars="{language: fr}", environment={"VIGIE_AS_OF_DATE": "2026-10-31"},
+                     raw_tables={"fec_lines": "f1", "crm_companies": "c1"})
+
+
+def test_the_build_fingerprint_moves_with_each_input_but_the_raw_layer():
+    assert INPUTS.fingerprint() == dataclasses.replace(INPUTS).fingerprint()
+    for change in ({"project": "p2"}, {"dbt_vars": "{language: en}"},
                    {"environment": {"VIGIE_AS_OF_DATE": "2026-11-01"}}):
-        assert dataclasses.replace(inputs, **change).fingerprint() != inputs.fingerprint(), change
+        assert dataclasses.replace(INPUTS, **change).fingerprint() != INPUTS.fingerprint(), change
+    assert dataclasses.replace(INPUTS, raw_tables={}).fingerprint() == INPUTS.fingerprint()
+
+
+def test_the_changed_raw_tables_are_those_whose_fingerprint_moved_or_none_when_anything_else_did():
+    record = BuildRecord(INPUTS.fingerprint(), "run-1", {"fec_lines": "f1", "crm_companies": "c1"})
+    assert changed_raw_tables(record, INPUTS) == set()
+    moved = dataclasses.replace(INPUTS, raw_tables={"fec_lines": "f2", "crm_companies": "c1", "time_entries": "t1"})
+    assert changed_raw_tables(record, moved) == {"fec_lines", "time_entries"}
+    assert changed_raw_tables(None, INPUTS) is None
+    assert changed_raw_tables(record, dataclasses.replace(INPUTS, project="p2")) is None
+    assert changed_raw_tables(dataclasses.replace(record, raw_tables={}), INPUTS) is None
 
 
 def test_a_record_is_kept_per_step_until_forgotten(con):
     assert last_build(con, "models") is None
     forget_build(con, "models")  # no record table yet: nothing to do, no error
-    record_build(con, "models", BuildRecord("f1", "run-1"))
+    record_build(con, "models", BuildRecord("f1", "run-1", {"fec_lines": "a"}))
     record_build(con, "outputs", BuildRecord("g1", "run-1"))
-    record_build(con, "models", BuildRecord("f2", "run-2"))
-    assert last_build(con, "models") == BuildRecord("f2", "run-2")
+    record_build(con, "models", BuildRecord("f2", "run-2", {"fec_lines": "b"}))
+    assert last_build(con, "models") == BuildRecord("f2", "run-2", {"fec_lines": "b"})
     forget_build(con, "models")
     assert last_build(con, "models") is None
     assert last_build(con, "outputs") == BuildRecord("g1", "run-1")
+
+
+def test_a_record_written_before_the_raw_layer_was_kept_per_table_is_no_record(con):
+    """A warehouse of an earlier Vigie: its next run builds everything once, then records per table."""
+    con.execute("CREATE SCHEMA vigie_state")
+    con.execute(f"CREATE TABLE {RECORD_TABLE} (step VARCHAR PRIMARY KEY, inputs_fingerprint VARCHAR NOT NULL,"
+                " run_id VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)")
+    con.execute(f"INSERT INTO {RECORD_TABLE} VALUES ('models', 'f1', 'run-1', current_timestamp)")
+    assert last_build(con, "models") is None
+    record_build(con, "models", BuildRecord("f2", "run-2", {"fec_lines": "a"}))
+    assert last_build(con, "models") == BuildRecord("f2", "run-2", {"fec_lines": "a"})
 
 
 def test_missing_relations_names_the_tables_and_views_the_warehouse_lost(con):
