@@ -282,17 +282,17 @@ def _latest_results(context: dg.AssetExecutionContext, keys: set[dg.AssetKey]
                                  metadata={**metadata, BUILT_BY_RUN: _built_by(metadata, entry.run_id)}))
     # Each check's latest result is in the run that reported those materialisations (Dagster's own "latest check
     # execution" is this run's, planned when the step started).
-    results = {}
+    latest_checks: dict[dg.AssetCheckKey, dg.EventLogEntry] = {}
     for run_id in {entry.run_id for entry in latest.values()}:
         for entry in context.instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
-            evaluation = entry.dagster_event.event_specific_data
-            if evaluation.asset_key in keys and evaluation.asset_check_key in context.selected_asset_check_keys:
-                results[evaluation.asset_check_key] = (entry, evaluation)
-    checks = [dg.AssetCheckResult(
-        asset_key=evaluation.asset_key, check_name=evaluation.check_name, passed=evaluation.passed,
-        severity=evaluation.severity, description=evaluation.description,
-        metadata={**evaluation.metadata, BUILT_BY_RUN: _built_by(evaluation.metadata, entry.run_id)})
-        for entry, evaluation in sorted(results.values(), key=lambda result: result[0].timestamp)]
+            check = entry.dagster_event.event_specific_data.asset_check_key
+            if check.asset_key in keys and check in context.selected_asset_check_keys and (
+                    check not in latest_checks or latest_checks[check].timestamp < entry.timestamp):
+                latest_checks[check] = entry
+    checks = []
+    for entry in sorted(latest_checks.values(), key=lambda entry: entry.timestamp):
+        evaluation = entry.dagster_event.event_specific_data
+        checks.append(_as_check_result(evaluation, {BUILT_BY_RUN: _built_by(evaluation.metadata, entry.run_id)}))
     return outputs, checks
 
 
@@ -308,9 +308,16 @@ def _as_step_event(context: dg.AssetExecutionContext, event: Any) -> Any:
         return dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(event.asset_key),
                          metadata=event.metadata)
     if isinstance(event, dg.AssetCheckEvaluation):
-        return dg.AssetCheckResult(asset_key=event.asset_key, check_name=event.check_name, passed=event.passed,
-                                   severity=event.severity, description=event.description, metadata=event.metadata)
+        return _as_check_result(event)
     return event
+
+
+def _as_check_result(evaluation: dg.AssetCheckEvaluation, metadata: Mapping[str, Any] | None = None
+                     ) -> dg.AssetCheckResult:
+    """A check's evaluation as a result the step reports, with more metadata if given."""
+    return dg.AssetCheckResult(asset_key=evaluation.asset_key, check_name=evaluation.check_name,
+                               passed=evaluation.passed, severity=evaluation.severity,
+                               description=evaluation.description, metadata={**evaluation.metadata, **(metadata or {})})
 
 
 def _own_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -213,6 +213,13 @@ def latest_materialization(fec_home, key: list[str]) -> dg.AssetMaterialization:
         return instance.get_latest_materialization_event(dg.AssetKey(key)).asset_materialization
 
 
+def latest_check_evaluation(fec_home, key: list[str], check_name: str) -> dg.AssetCheckEvaluation:
+    check = dg.AssetCheckKey(dg.AssetKey(key), check_name)
+    with dg.DagsterInstance.from_config(str(fec_home / ".dagster")) as instance:
+        execution = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])[check]
+        return execution.event.dagster_event.event_specific_data
+
+
 def audit_manifests(fec_home) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((fec_home / "audit").glob("run-*Z-*.json"))]
 
@@ -237,6 +244,9 @@ def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(
     assert set(kept.values()) == {first["run_id"]}
     dbt_checks = {asset: checks for asset, checks in first["checks"].items() if asset.startswith("marts/")}
     assert dbt_checks and {a: second["checks"].get(a) for a in dbt_checks} == dbt_checks
+    dbt_test = next(name for name in sorted(dbt_checks["marts/fct_indicators_monthly"]) if not name.startswith("gx_"))
+    evaluation = latest_check_evaluation(fec_home, ["marts", "fct_indicators_monthly"], dbt_test)
+    assert evaluation.metadata[BUILT_BY_RUN].value == first["run_id"]
     # the second run's lineage still leads from a published table back to the ledger lines and the landing folder
     (events_file,) = (fec_home / "audit").glob(f"run-*-{second['run_id'][:8]}.lineage.jsonl")
     assert {(WAREHOUSE, "marts.fct_indicators_monthly"), (WAREHOUSE, "raw.fec_lines"),
