@@ -241,21 +241,22 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
     else:
         log.info("dbt build: nothing this step reads changed since run %s: its %d tables kept as they are",
                  record.run_id, len(kept_keys))
-    selection = " ".join(f"source:{source}.{table}+" for source, table in _sources(project) if table in changed)
+    selection = " ".join(f"source:{props['source_name']}.{props['name']}+"
+                         for props in _sources_of_raw_tables(project, changed))
     return PartialBuild(frozenset(changed), frozenset(to_build), selection, *kept)
 
 
-def _sources(project: DbtProject) -> list[tuple[str, str]]:
-    """(source name, table) of each dbt source."""
-    return [(props["source_name"], props.get("identifier") or props["name"])
-            for props in _manifest(project)["sources"].values()]
+def _sources_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> list[Mapping[str, Any]]:
+    """The dbt sources declared on these raw tables."""
+    wanted = set(tables)
+    return [props for props in _manifest(project)["sources"].values()
+            if (props.get("identifier") or props["name"]) in wanted]
 
 
 def _downstream_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> set[dg.AssetKey]:
     """The asset keys of the models that read these raw tables, directly or through other models."""
     manifest = _manifest(project)
-    wanted = set(tables)
-    todo = [uid for uid, props in manifest["sources"].items() if (props.get("identifier") or props["name"]) in wanted]
+    todo = [props["unique_id"] for props in _sources_of_raw_tables(project, tables)]
     seen: set[str] = set()
     while todo:
         for child in manifest["child_map"].get(todo.pop(), []):
