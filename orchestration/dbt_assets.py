@@ -31,6 +31,7 @@ from orchestration.dbt_build_record import (
     missing_relations,
     raw_table_fingerprints,
     record_build,
+    table_contents,
 )
 from orchestration.dbt_project import needs_full_refresh, project_fingerprint, record_incremental_build
 from orchestration.keys import PYTHON_OUTPUT_SOURCES, raw_key
@@ -160,27 +161,20 @@ def _dbt_step(project: DbtProject, name: str, select: str, exclude: str | None,
                      else "first build, or the dbt project changed since the last one")
         os.environ.update(vigie.dbt_environment())  # the dbt subprocess inherits it
         if plan:
-            # dagster-dbt would add the step's whole selection to ours (dbt unites two --select), so this build
-            # runs outside the step's context and its events are turned into the step's own.
-            invocation = dbt.cli([*args, "--select", plan.selection, *(["--exclude", exclude] if exclude else [])],
-                                 manifest=project.manifest_path, dagster_dbt_translator=VigieDbtTranslator())
+            events, compiled = _build_partially(
+                context, dbt, [*args, *(["--exclude", exclude] if exclude else [])], plan, vigie, project)
         else:
-            invocation = dbt.cli([*args, "--full-refresh"] if full_refresh else args, context=context)
-        try:
-            # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
-            events = [_as_step_event(context, event) for event in _logging_progress(invocation.stream())]
-            compiled = _compiled_models(invocation.target_path, events, project)
-        finally:
-            # dagster-dbt leaves each step's artefacts (compiled SQL, a copy of the partial parse); what matters
-            # is in the events and the run log.
-            shutil.rmtree(invocation.target_path, ignore_errors=True)
+            events, compiled = _run_dbt(context, dbt.cli([*args, "--full-refresh"] if full_refresh else args,
+                                                         context=context), project)
         if holds_incremental_models and whole_step:
             record_incremental_build(vigie.vigie_home)  # a subset may have left an incremental model out
         yield from _with_table_metadata(context, events, vigie, project, compiled)
         if plan:  # the checks of kept tables that dbt did not run again (a test may read a built and a kept table)
             ran = {dg.AssetCheckKey(e.asset_key, e.check_name) for e in events if isinstance(e, dg.AssetCheckResult)}
-            yield from (check for check in plan.kept_checks
-                        if dg.AssetCheckKey(check.asset_key, check.check_name) not in ran)
+            built = {context.asset_key_for_output(e.output_name) for e in events
+                     if isinstance(e, dg.Output) and BUILT_BY_RUN not in e.metadata}
+            yield from (check for check in plan.kept_checks if check.asset_key not in built
+                        and dg.AssetCheckKey(check.asset_key, check.check_name) not in ran)
         if inputs and whole_step:
             _record(vigie, name, inputs, context.run.run_id)
 
@@ -207,10 +201,12 @@ class PartialBuild:
     """What a step builds when only some raw tables changed since its last build, and what it reports as kept."""
 
     changed: frozenset[str]  # raw tables
-    to_build: frozenset[dg.AssetKey]
-    selection: str  # dbt's selection of the models (and their tests) that read the changed tables
+    to_build: frozenset[dg.AssetKey]  # the tables that read them other than through a build gate
+    behind_gates: frozenset[dg.AssetKey]  # the tables that read them only through a gate: built if a gate changed
+    gates: frozenset[dg.AssetKey]  # the build gates among to_build
     kept: list[dg.Output]  # the other tables' latest materialisations, reported again
-    kept_checks: list[dg.AssetCheckResult]  # and their checks' latest results
+    kept_behind_gates: list[dg.Output]  # reported again if no gate changed
+    kept_checks: list[dg.AssetCheckResult]  # the latest results of the checks of both
 
 
 def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, project: DbtProject, step: str,
@@ -218,32 +214,142 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
     """When the project, the vars and the environment are those of the step's last complete build, and the
     warehouse still holds its tables: build only what reads the raw tables that changed since, and report the
     others as that build left them, each naming the run that made it. None: the whole step builds."""
+    step_keys = context.assets_def.keys
     with vigie.connect_warehouse(read_only=True) as con:
         record = last_build(con, step)
         changed = changed_raw_tables(record, inputs)
         if changed is None:
             return None
-        to_build = _downstream_of_raw_tables(project, changed) & context.assets_def.keys
-        kept_keys = context.assets_def.keys - to_build
-        missing = missing_relations(con, _relations(project, kept_keys))
+        reading = _downstream_of_raw_tables(project, changed, through_gates=True) & step_keys
+        to_build = _downstream_of_raw_tables(project, changed, through_gates=False) & step_keys
+        missing = missing_relations(con, _relations(project, step_keys - to_build))
     if missing:
         log.info("dbt build: %d tables of the last build are missing (%s.%s...): building again", len(missing),
                  *missing[0])
         return None
-    kept = _latest_results(context, kept_keys)
-    if kept is None:
+    behind_gates = reading - to_build
+    latest = _latest_results(context, step_keys - to_build)
+    if latest is None:
         log.info("dbt build: a table of the last build (run %s) has no materialisation left in the run history:"
                  " building again", record.run_id)
         return None
+    outputs, kept_checks = latest
+    is_behind_gates = {output.output_name: context.asset_key_for_output(output.output_name) in behind_gates
+                       for output in outputs}
     if to_build:
-        log.info("dbt build: %s changed since run %s: building the %d tables that read them, keeping %d",
-                 ", ".join(f"raw.{table}" for table in sorted(changed)), record.run_id, len(to_build), len(kept_keys))
+        log.info("dbt build: %s changed since run %s: building the %d tables that read them (%d of them only through"
+                 " a build gate, built if it changes), keeping %d",
+                 ", ".join(f"raw.{table}" for table in sorted(changed)), record.run_id, len(reading),
+                 len(behind_gates), len(step_keys - reading))
     else:
         log.info("dbt build: nothing this step reads changed since run %s: its %d tables kept as they are",
-                 record.run_id, len(kept_keys))
-    selection = " ".join(f"source:{props['source_name']}.{props['name']}+"
-                         for props in _sources_of_raw_tables(project, changed))
-    return PartialBuild(frozenset(changed), frozenset(to_build), selection, *kept)
+                 record.run_id, len(step_keys))
+    return PartialBuild(frozenset(changed), frozenset(to_build), frozenset(behind_gates),
+                        frozenset(to_build & _build_gates(project)),
+                        kept=[output for output in outputs if not is_behind_gates[output.output_name]],
+                        kept_behind_gates=[output for output in outputs if is_behind_gates[output.output_name]],
+                        kept_checks=kept_checks)
+
+
+def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], plan: PartialBuild,
+                     vigie: VigieResource, project: DbtProject) -> tuple[list, dict[str, str]]:
+    """Build the plan's tables, in two dbt invocations when a build gate is among them: first the gates and what
+    they read, then what else reads the changed tables, with the tables behind the gates if a gate's content
+    changed (else they are reported as kept, between the two). Each test runs once, when every table of the step
+    it reads is built or kept as it stands. Returns the events, in the graph's order, and the compiled SQL.
+
+    dagster-dbt would add the step's whole selection to ours (dbt unites two --select), so these builds run outside
+    the step's context and their events are turned into the step's own."""
+    manifest = _manifest(project)
+    to_build, behind = _node_ids(project, plan.to_build), _node_ids(project, plan.behind_gates)
+    gates = _node_ids(project, plan.gates)
+    first = to_build & (gates | _ancestors(manifest, gates)) if behind else to_build
+    step = _node_ids(project, context.assets_def.keys)
+    settled = step - to_build - behind  # the tables kept, then those built
+    built: set[str] = set()
+    tests_run: set[str] = set()
+
+    def build(models: set[str]) -> tuple[list, dict[str, str]]:
+        built.update(models)
+        settled.update(models)
+        tests = _tests_of(manifest, built, settled, step) - tests_run
+        tests_run.update(tests)
+        if not models and not tests:
+            return [], {}
+        return _run_dbt(context, dbt.cli([*args, "--indirect-selection", "empty", "--select",
+                                          " ".join(f"fqn:{'.'.join(manifest['nodes'][uid]['fqn'])}"
+                                                   for uid in sorted(models | tests))],
+                                         manifest=project.manifest_path, dagster_dbt_translator=VigieDbtTranslator()),
+                        project)
+
+    if not behind:
+        return build(first)
+    gate_relations = _relations(project, plan.gates)
+    with vigie.connect_warehouse(read_only=True) as con:
+        gates_before = table_contents(con, gate_relations)
+    events, compiled = build(first)
+    with vigie.connect_warehouse(read_only=True) as con:
+        changed_gates = [gate for gate, content in table_contents(con, gate_relations).items()
+                         if content != gates_before[gate]]
+    if changed_gates:
+        log.info("dbt build: %s changed: building the %d tables that read it too", ".".join(changed_gates[0]),
+                 len(behind))
+        kept = []
+    else:
+        log.info("dbt build: %s as it was: the %d tables that read the changed tables only through it kept",
+                 ", ".join(".".join(gate) for gate in gate_relations), len(behind))
+        settled.update(behind)
+        kept = plan.kept_behind_gates
+    more_events, more_compiled = build(to_build - first | (behind if changed_gates else set()))
+    # a table behind the gates reads only tables built by the first invocation or kept, never by the second
+    return [*events, *kept, *more_events], {**compiled, **more_compiled}
+
+
+def _node_ids(project: DbtProject, keys: Iterable[dg.AssetKey]) -> set[str]:
+    """The unique ids of the models, seeds and snapshots behind these asset keys."""
+    wanted = set(keys)
+    translator = VigieDbtTranslator()
+    return {uid for uid, props in _manifest(project)["nodes"].items()
+            if props["resource_type"] in ("model", "seed", "snapshot") and translator.get_asset_key(props) in wanted}
+
+
+def _ancestors(manifest: Mapping[str, Any], uids: Iterable[str]) -> set[str]:
+    todo, seen = list(uids), set()
+    while todo:
+        for parent in manifest["parent_map"].get(todo.pop(), []):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def _tests_of(manifest: Mapping[str, Any], built: set[str], settled: set[str], step: set[str]) -> set[str]:
+    """The data tests that read a table built, and no table of the step that is not settled yet."""
+    return {uid for uid, props in manifest["nodes"].items() if props["resource_type"] == "test"
+            and (parents := set(manifest["parent_map"].get(uid, []))) & built and parents & step <= settled}
+
+
+def _run_dbt(context: dg.AssetExecutionContext, invocation: Any, project: DbtProject) -> tuple[list, dict[str, str]]:
+    """The events of a dbt invocation, as the step reports them, and the compiled SQL of the models it built."""
+    try:
+        # Row counts are read after dbt exits: DuckDB lets one process hold the file while dbt writes it.
+        events = [_as_step_event(context, event) for event in _logging_progress(invocation.stream())]
+        return events, _compiled_models(invocation.target_path, events, project)
+    finally:
+        # dagster-dbt leaves each step's artefacts (compiled SQL, a copy of the partial parse); what matters is in
+        # the events and the run log.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _build_gates(project: DbtProject) -> set[dg.AssetKey]:
+    """The models marked as build gates (orchestration/dbt_build_record.py)."""
+    translator = VigieDbtTranslator()
+    return {translator.get_asset_key(props) for props in _manifest(project)["nodes"].values()
+            if props["resource_type"] == "model" and _is_build_gate(props)}
+
+
+def _is_build_gate(props: Mapping[str, Any]) -> bool:
+    return bool(props.get("config", {}).get("meta", {}).get("vigie_build_gate"))
 
 
 def _sources_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> list[Mapping[str, Any]]:
@@ -253,13 +359,17 @@ def _sources_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> list[M
             if (props.get("identifier") or props["name"]) in wanted]
 
 
-def _downstream_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> set[dg.AssetKey]:
-    """The asset keys of the models that read these raw tables, directly or through other models."""
+def _downstream_of_raw_tables(project: DbtProject, tables: Iterable[str], through_gates: bool) -> set[dg.AssetKey]:
+    """The asset keys of the models that read these raw tables, directly or through other models (or, not
+    through_gates, through models other than the build gates)."""
     manifest = _manifest(project)
     todo = [props["unique_id"] for props in _sources_of_raw_tables(project, tables)]
     seen: set[str] = set()
     while todo:
-        for child in manifest["child_map"].get(todo.pop(), []):
+        uid = todo.pop()
+        if not through_gates and uid in manifest["nodes"] and _is_build_gate(manifest["nodes"][uid]):
+            continue
+        for child in manifest["child_map"].get(uid, []):
             if child not in seen:
                 seen.add(child)
                 todo.append(child)
@@ -361,14 +471,15 @@ def _compiled_models(target_path: Path, events: list, project: DbtProject) -> di
 def _with_table_metadata(context: dg.AssetExecutionContext, events: list, vigie: VigieResource,
                          project: DbtProject, compiled: Mapping[str, str]) -> Iterator:
     """Add to each model's materialisation its row count (`dagster/row_count`, tables only) and its column lineage
-    (`dagster/column_lineage`: which columns of which assets each column is computed from), as the UI shows them."""
+    (`dagster/column_lineage`: which columns of which assets each column is computed from), as the UI shows them.
+    A table kept from an earlier run (BUILT_BY_RUN) keeps the metadata of that run."""
     keys_by_relation = _asset_keys_by_relation(project)
     cache = ColumnLineageCache(vigie.vigie_home.dbt_target.parent / COLUMN_LINEAGE_CACHE)
     with connect(vigie.vigie_home.warehouse_db, vigie.duckdb_config(), read_only=True) as con:
         tables = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall())
         schemas = warehouse_schemas(con)
         for event in events:
-            if isinstance(event, dg.Output):
+            if isinstance(event, dg.Output) and BUILT_BY_RUN not in event.metadata:
                 metadata = dict(event.metadata)
                 schema_and_table = tuple(context.asset_key_for_output(event.output_name).path)
                 if schema_and_table in tables:

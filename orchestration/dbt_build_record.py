@@ -13,6 +13,10 @@ others (orchestration/dbt_assets.py). The record of the last complete, successfu
 itself (a restored or replaced warehouse brings its own, or none). It is removed before a build starts and written
 once dbt has succeeded, so a build killed or failed halfway leaves no record and the next run builds everything.
 
+A model whose content rarely moves while its inputs do can be marked as a build gate (`meta: {vigie_build_gate:
+true}`): when it comes out of a partial build as it was (table_contents), the tables that read the changed raw
+tables only through it are kept too.
+
 Plain Python and SQL without Dagster: the dbt step (orchestration/dbt_assets.py) decides what to do with it.
 """
 
@@ -130,3 +134,16 @@ def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[
     ).fetchall())
     return sorted(set(relations) - held)
 
+
+
+def table_contents(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """A hash of each table's rows, whatever their order: a build gate (orchestration/dbt_assets.py) compares it
+    before and after the gate model is built. A table not in the warehouse hashes as empty."""
+    contents = {}
+    for schema, table in relations:
+        if missing_relations(con, [(schema, table)]):
+            contents[(schema, table)] = ""
+            continue
+        count, total = con.execute(f'SELECT count(*), sum(hash(t)::HUGEINT) FROM "{schema}"."{table}" AS t').fetchone()
+        contents[(schema, table)] = f"{count}:{total}"
+    return contents

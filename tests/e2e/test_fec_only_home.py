@@ -19,7 +19,7 @@ from tests.e2e.conftest import query, run_vigie_in_process
 HEADER_18 = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
              "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
              "ValidDate", "Montantdevise", "Idevise"]
-SIREN_A, SIREN_B = "552100554", "732829320"
+SIREN_A, SIREN_B, SIREN_C = "552100554", "732829320", "443061841"
 WAREHOUSE = "duckdb://vigie/warehouse/vigie.duckdb"
 PUBLISHED_INDICATORS = ("duckdb://vigie/publish/marts.duckdb", "main.fct_indicators_monthly")
 
@@ -302,15 +302,48 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     changed = "raw.fec_lines, raw.ingest_files, raw.ingest_flags, raw.ingest_rejections"  # the ledger's own tables
     assert f"dbt build: {changed} changed since run" in log, log
 
+    # The same companies as before: the build gate int_clients__keys came out as it was, so the models that read
+    # the ledger only through it (the CRM's, among them) are kept too.
+    assert "dbt build: intermediate.int_clients__keys as it was: the " in log, log
+
     before, after = audit_manifests(fec_home)[-2:]
     kept = after["tables_kept_from_run"]
     assert kept.get("staging/stg_crm__companies") == before["run_id"]
-    built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly", "marts/dim_clients"}
+    assert kept.get("intermediate/int_crm__accounts") == before["run_id"]
+    assert kept.get("marts/fct_deals") == before["run_id"]
+    deals_checks = before["checks"]["marts/fct_deals"]
+    assert deals_checks and after["checks"]["marts/fct_deals"] == deals_checks  # reported again, as they were
+    built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly", "marts/dim_clients",
+             "intermediate/int_clients__keys"}
     assert not built & set(kept)
     assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
     cash = query(fec_home / "publish" / "marts.duckdb", "SELECT cash_net FROM fct_indicators_monthly"
                  f" WHERE client_id = '{SIREN_A}' AND month = DATE '2026-02-01'")
     assert [str(c) for (c,) in cash] == ["6275.00"]  # 7300 - 1000 - 25
+
+    published_by_the_partial_build = published(fec_home)
+    assert run_vigie(fec_home, "run", "--as-of", as_of, "--full-refresh") == 0
+    assert published(fec_home) == published_by_the_partial_build
+
+
+def test_a_ledger_of_a_new_company_builds_what_reads_the_companies_too(fec_home, first_run, run_vigie, capfd):
+    """A first ledger of client C: int_clients__keys, the build gate, gains C's key, so the models that read the
+    ledger only through it are built as well, and the published tables are those a full build publishes."""
+    as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
+    _write(fec_home / "landing" / "accounting" / f"{SIREN_C}FEC20251231.txt", HEADER_18, _rows_18(LEDGER_A_2025),
+           sep="\t", encoding="utf-8", line_end="\n")
+    capfd.readouterr()
+    assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
+    log = capfd.readouterr().err
+    assert "dbt build: intermediate.int_clients__keys changed: building the " in log, log
+
+    before, after = audit_manifests(fec_home)[-2:]
+    kept = after["tables_kept_from_run"]
+    assert kept.get("staging/stg_crm__companies") == before["run_id"]
+    assert not {"intermediate/int_clients__keys", "intermediate/int_crm__accounts", "marts/fct_deals"} & set(kept)
+    unmatched = query(fec_home / "publish" / "marts.duckdb",
+                      f"SELECT count(*) FROM rpt_unmatched_records WHERE client_id = '{SIREN_C}'")
+    assert unmatched == [(1,)]  # a ledger of a company neither the CRM nor the practice export knows
 
     published_by_the_partial_build = published(fec_home)
     assert run_vigie(fec_home, "run", "--as-of", as_of, "--full-refresh") == 0

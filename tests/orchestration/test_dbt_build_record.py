@@ -19,6 +19,7 @@ from orchestration.dbt_build_record import (
     missing_relations,
     raw_table_fingerprints,
     record_build,
+    table_contents,
 )
 
 LEDGER_ROW = ("accounting/552100554FEC20251231.txt", "accounting", "fec", "552100554", "a" * 64, None, None,
@@ -120,6 +121,23 @@ def test_missing_relations_names_the_tables_and_views_the_warehouse_lost(con):
     con.execute("CREATE VIEW marts.v AS SELECT 1 AS x")
     wanted = [("marts", "dim_clients"), ("marts", "v"), ("marts", "fct_indicators_monthly")]
     assert missing_relations(con, wanted) == [("marts", "fct_indicators_monthly")]
+
+
+def test_a_table_s_content_hash_moves_with_its_rows_and_not_with_their_order(con):
+    """What a build gate compares before and after it is built."""
+    con.execute("CREATE SCHEMA intermediate")
+    con.execute("CREATE TABLE intermediate.keys AS SELECT * FROM (VALUES ('fec_ledger', '552100554', NULL),"
+                " ('crm_company', '7', '552100554')) AS t(key_source, key_value, siren)")
+    keys = ("intermediate", "keys")
+    first = table_contents(con, [keys])
+    con.execute("CREATE OR REPLACE TABLE intermediate.keys AS SELECT * FROM intermediate.keys ORDER BY key_value DESC")
+    assert table_contents(con, [keys]) == first  # rebuilt with the same rows, in another order
+    for change in ["UPDATE intermediate.keys SET siren = '552100554' WHERE key_value = '552100554'",  # a NULL filled
+                   "INSERT INTO intermediate.keys SELECT * FROM intermediate.keys LIMIT 1"]:  # a row twice
+        before = table_contents(con, [keys])
+        con.execute(change)
+        assert table_contents(con, [keys]) != before, change
+    assert table_contents(con, [("intermediate", "gone")]) == {("intermediate", "gone"): ""}
 
 
 def test_the_step_fingerprints_a_home_without_a_warehouse_without_creating_one(tmp_path):
