@@ -201,7 +201,7 @@ class PartialBuild:
     """What a step builds when only some raw tables changed since its last build, and what it reports as kept."""
 
     changed: frozenset[str]  # raw tables
-    to_build: frozenset[dg.AssetKey]  # the tables that read them other than through a build gate
+    to_build: frozenset[dg.AssetKey]  # the tables that read them other than through a build gate (the gates too)
     behind_gates: frozenset[dg.AssetKey]  # the tables that read them only through a gate: built if a gate changed
     gates: frozenset[dg.AssetKey]  # the build gates among to_build
     kept: list[dg.Output]  # the other tables' latest materialisations, reported again
@@ -237,8 +237,8 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
     is_behind_gates = {output.output_name: context.asset_key_for_output(output.output_name) in behind_gates
                        for output in outputs}
     if to_build:
-        log.info("dbt build: %s changed since run %s: building the %d tables that read them (%d of them only through"
-                 " a build gate, built if it changes), keeping %d",
+        log.info("dbt build: %s changed since run %s: %d tables read them (%d of them only through a build gate,"
+                 " built if it changes), keeping %d",
                  ", ".join(f"raw.{table}" for table in sorted(changed)), record.run_id, len(reading),
                  len(behind_gates), len(step_keys - reading))
     else:
@@ -292,15 +292,15 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
         changed_gates = [gate for gate, content in table_contents(con, gate_relations).items()
                          if content != gates_before[gate]]
     if changed_gates:
-        log.info("dbt build: %s changed: building the %d tables that read it too", ".".join(changed_gates[0]),
-                 len(behind))
+        log.info("dbt build: %s changed: building the %d tables that read it too",
+                 ", ".join(".".join(gate) for gate in changed_gates), len(behind))
         kept = []
     else:
         log.info("dbt build: %s as it was: the %d tables that read the changed tables only through it kept",
                  ", ".join(".".join(gate) for gate in gate_relations), len(behind))
         settled.update(behind)
         kept = plan.kept_behind_gates
-    more_events, more_compiled = build(to_build - first | (behind if changed_gates else set()))
+    more_events, more_compiled = build((to_build - first) | (behind if changed_gates else set()))
     # a table behind the gates reads only tables built by the first invocation or kept, never by the second
     return [*events, *kept, *more_events], {**compiled, **more_compiled}
 
@@ -343,13 +343,28 @@ def _run_dbt(context: dg.AssetExecutionContext, invocation: Any, project: DbtPro
 
 def _build_gates(project: DbtProject) -> set[dg.AssetKey]:
     """The models marked as build gates (orchestration/dbt_build_record.py)."""
+    manifest = _manifest(project)
+    if problems := build_gate_problems(manifest):
+        raise ValueError("dbt project: " + "; ".join(problems))
     translator = VigieDbtTranslator()
-    return {translator.get_asset_key(props) for props in _manifest(project)["nodes"].values()
-            if props["resource_type"] == "model" and _is_build_gate(props)}
+    return {translator.get_asset_key(props) for props in manifest["nodes"].values() if _is_build_gate(props)}
+
+
+def build_gate_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """What makes a model marked as a build gate unusable as one: its rows must be in the warehouse to be compared
+    before and after it is built (a view or an ephemeral model shows the new rows already, or none), and it may not
+    read another gate (the gates are all built first, in one dbt invocation, before what stands behind them)."""
+    gates = {uid for uid, props in manifest["nodes"].items() if _is_build_gate(props)}
+    problems = [f"build gate {manifest['nodes'][uid]['name']} is materialized as "
+                f"{manifest['nodes'][uid]['config'].get('materialized')}, not as a table" for uid in sorted(gates)
+                if manifest["nodes"][uid]["config"].get("materialized") not in ("table", "incremental")]
+    problems += [f"build gate {manifest['nodes'][uid]['name']} reads another build gate" for uid in sorted(gates)
+                 if _ancestors(manifest, [uid]) & gates]
+    return problems
 
 
 def _is_build_gate(props: Mapping[str, Any]) -> bool:
-    return bool(props.get("config", {}).get("meta", {}).get("vigie_build_gate"))
+    return props["resource_type"] == "model" and bool(props.get("config", {}).get("meta", {}).get("vigie_build_gate"))
 
 
 def _sources_of_raw_tables(project: DbtProject, tables: Iterable[str]) -> list[Mapping[str, Any]]:

@@ -144,6 +144,7 @@ def table_contents(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str
         if missing_relations(con, [(schema, table)]):
             contents[(schema, table)] = ""
             continue
-        count, total = con.execute(f'SELECT count(*), sum(hash(t)::HUGEINT) FROM "{schema}"."{table}" AS t').fetchone()
+        count, total = con.execute(  # the row as a struct, under an alias no column is named
+            f'SELECT count(*), sum(hash(vigie_row)::HUGEINT) FROM "{schema}"."{table}" AS vigie_row').fetchone()
         contents[(schema, table)] = f"{count}:{total}"
     return contents

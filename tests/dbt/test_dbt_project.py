@@ -14,7 +14,7 @@ import yaml
 
 from assets.opportunities import run_opportunities
 from assets.summaries.writer import write_client_summaries
-from orchestration.dbt_assets import AFTER_PYTHON_ASSETS
+from orchestration.dbt_assets import AFTER_PYTHON_ASSETS, build_gate_problems
 from tests.dbt.dbt_runner import run_dbt
 from tests.dbt.sample_warehouse import ALPHA, BETA, FEC_FILES, FecFile, build_sample_warehouse
 
@@ -317,6 +317,14 @@ def test_no_intermediate_model_reads_a_mart(built):
     assert {layer[uid] for uid in layer if layer[uid] not in ("staging", "intermediate", "marts")} == set()
     facts = nodes["model.vigie.client_summary_facts"]
     assert "published" not in facts["tags"] and facts["access"] == "protected"
+
+
+def test_the_build_gates_are_tables_that_read_no_other_gate(built):
+    _, _, target = built
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    gates = [node["name"] for node in manifest["nodes"].values() if node["config"]["meta"].get("vigie_build_gate")]
+    assert gates == ["int_clients__keys"]
+    assert build_gate_problems(manifest) == []
 
 
 def test_what_a_document_status_means_is_read_from_the_seed_once():

@@ -313,6 +313,9 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     assert kept.get("marts/fct_deals") == before["run_id"]
     deals_checks = before["checks"]["marts/fct_deals"]
     assert deals_checks and after["checks"]["marts/fct_deals"] == deals_checks  # reported again, as they were
+    deals_test = next(name for name in sorted(deals_checks) if not name.startswith("gx_"))
+    assert latest_check_evaluation(fec_home, ["marts", "fct_deals"], deals_test).metadata[BUILT_BY_RUN].value == (
+        before["run_id"])
     built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly", "marts/dim_clients",
              "intermediate/int_clients__keys"}
     assert not built & set(kept)
@@ -341,6 +344,8 @@ def test_a_ledger_of_a_new_company_builds_what_reads_the_companies_too(fec_home,
     kept = after["tables_kept_from_run"]
     assert kept.get("staging/stg_crm__companies") == before["run_id"]
     assert not {"intermediate/int_clients__keys", "intermediate/int_crm__accounts", "marts/fct_deals"} & set(kept)
+    for behind_the_gate in (["intermediate", "int_crm__accounts"], ["marts", "fct_deals"]):  # built by this run
+        assert BUILT_BY_RUN not in latest_materialization(fec_home, behind_the_gate).metadata, behind_the_gate
     unmatched = query(fec_home / "publish" / "marts.duckdb",
                       f"SELECT count(*) FROM rpt_unmatched_records WHERE client_id = '{SIREN_C}'")
     assert unmatched == [(1,)]  # a ledger of a company neither the CRM nor the practice export knows
