@@ -135,7 +135,6 @@ def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[
     return sorted(set(relations) - held)
 
 
-
 def table_contents(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """A hash of each table's rows, whatever their order: a build gate (orchestration/dbt_assets.py) compares it
     before and after the gate model is built. A table not in the warehouse hashes as empty."""
