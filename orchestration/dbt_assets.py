@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import sysconfig
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib.metadata import version as installed_version
@@ -51,6 +51,9 @@ AFTER_PYTHON_ASSETS = " ".join(f"source:{source}+" for source in PYTHON_OUTPUT_S
 # Metadata of a materialisation or check result reported again from the run that built the table (a step with
 # nothing new to read builds nothing: orchestration/dbt_build_record.py).
 BUILT_BY_RUN = "vigie/built_by_run"
+
+# The dbt nodes that are tables (or views) in the warehouse, and assets of the dbt steps.
+TABLE_NODES = ("model", "seed", "snapshot")
 
 # Each model's column lineage, kept between runs beside dbt's target (assets/column_lineage.py).
 COLUMN_LINEAGE_CACHE = "column_lineage.json"
@@ -310,16 +313,26 @@ def _node_ids(project: DbtProject, keys: Iterable[dg.AssetKey]) -> set[str]:
     wanted = set(keys)
     translator = VigieDbtTranslator()
     return {uid for uid, props in _manifest(project)["nodes"].items()
-            if props["resource_type"] in ("model", "seed", "snapshot") and translator.get_asset_key(props) in wanted}
+            if props["resource_type"] in TABLE_NODES and translator.get_asset_key(props) in wanted}
 
 
 def _ancestors(manifest: Mapping[str, Any], uids: Iterable[str]) -> set[str]:
-    todo, seen = list(uids), set()
+    return _reachable(manifest["parent_map"], uids)
+
+
+def _reachable(edges: Mapping[str, list[str]], starts: Iterable[str], stop: Callable[[str], bool] = lambda uid: False
+               ) -> set[str]:
+    """The nodes reached from these along the edges (dbt's parent_map or child_map), not going on from a node where
+    `stop` says so."""
+    todo, seen = list(starts), set()
     while todo:
-        for parent in manifest["parent_map"].get(todo.pop(), []):
-            if parent not in seen:
-                seen.add(parent)
-                todo.append(parent)
+        uid = todo.pop()
+        if stop(uid):
+            continue
+        for neighbour in edges.get(uid, []):
+            if neighbour not in seen:
+                seen.add(neighbour)
+                todo.append(neighbour)
     return seen
 
 
@@ -378,19 +391,13 @@ def _downstream_of_raw_tables(project: DbtProject, tables: Iterable[str], throug
     """The asset keys of the models that read these raw tables, directly or through other models (or, not
     through_gates, through models other than the build gates)."""
     manifest = _manifest(project)
-    todo = [props["unique_id"] for props in _sources_of_raw_tables(project, tables)]
-    seen: set[str] = set()
-    while todo:
-        uid = todo.pop()
-        if not through_gates and uid in manifest["nodes"] and _is_build_gate(manifest["nodes"][uid]):
-            continue
-        for child in manifest["child_map"].get(uid, []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
+    nodes = manifest["nodes"]
+    reached = _reachable(manifest["child_map"],
+                         [props["unique_id"] for props in _sources_of_raw_tables(project, tables)],
+                         stop=lambda uid: not through_gates and uid in nodes and _is_build_gate(nodes[uid]))
     translator = VigieDbtTranslator()
-    return {translator.get_asset_key(manifest["nodes"][uid]) for uid in seen
-            if uid in manifest["nodes"] and manifest["nodes"][uid]["resource_type"] in ("model", "seed", "snapshot")}
+    return {translator.get_asset_key(nodes[uid]) for uid in reached
+            if uid in nodes and nodes[uid]["resource_type"] in TABLE_NODES}
 
 
 def _latest_results(context: dg.AssetExecutionContext, keys: set[dg.AssetKey]

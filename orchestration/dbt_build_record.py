@@ -138,9 +138,11 @@ def missing_relations(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[
 def table_contents(con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """A hash of each table's rows, whatever their order: a build gate (orchestration/dbt_assets.py) compares it
     before and after the gate model is built. A table not in the warehouse hashes as empty."""
+    relations = list(relations)
+    missing = set(missing_relations(con, relations))
     contents = {}
     for schema, table in relations:
-        if missing_relations(con, [(schema, table)]):
+        if (schema, table) in missing:
             contents[(schema, table)] = ""
             continue
         count, total = con.execute(  # the row as a struct, under an alias no column is named
