@@ -148,13 +148,14 @@ def _date(column: str) -> str:
 # A ledger line of a thousand billion euros or more is a broken cell, not an entry: DECIMAL(18,2) would hold it,
 # but a month's sum of a few of them would no longer fit the marts.
 TOO_LARGE = r"[+-]?0*[1-9][0-9]{12,}([.][0-9]*)?[+-]?"
+TOO_LARGE_MIN_LENGTH = 13  # what TOO_LARGE can match is at least this long: shorter amounts skip the regex
 
 
 def _amount(column: str) -> str:
     """DECIMAL(18,2); 0 when blank, NULL when not an amount in cents or implausibly large."""
     a = f"a_{column}"
     return (f"CASE WHEN {a} = '' THEN 0::DECIMAL(18,2)"
-            f" WHEN regexp_full_match({a}, '{TOO_LARGE}') THEN NULL"
+            f" WHEN length({a}) >= {TOO_LARGE_MIN_LENGTH} AND regexp_full_match({a}, '{TOO_LARGE}') THEN NULL"
             f" WHEN regexp_full_match({a}, '{SIGN_FIRST}') THEN try_cast({a} AS DECIMAL(18,2))"
             f" WHEN regexp_full_match({a}, '{SIGN_LAST}')"
             f" THEN try_cast(right({a}, 1) || left({a}, -1) AS DECIMAL(18,2))"
