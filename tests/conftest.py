@@ -1,6 +1,6 @@
 """How `make test` spreads the modules over pytest-xdist's workers, and what they share.
 
-`pytest -n auto --dist loadfile --no-loadscope-reorder`: each module goes whole to one worker (its module-scoped
+`pytest -n <cores + 1> --dist loadfile --no-loadscope-reorder`: each module goes whole to one worker (its module-scoped
 fixtures, a dbt build or a whole pipeline run, are made once), and modules are handed out in collection order.
 The folders whose modules run Spark or whole pipelines are collected first, so they start first and the many short
 modules fill the gaps after. xdist's default order (the modules with the most tests first) started the one-test
