@@ -243,7 +243,6 @@ def test_unreadable_amounts_are_quarantined(tmp_path, text):
     assert rejection.reason == f'Credit "{text.strip()}" is not an amount with at most two decimals'
 
 
-
 @pytest.mark.parametrize(("text", "out_of_range"), [
     ("1000000000000", True), ("-1000000000000", True), ("1000000000000-", True), ("1 000 000 000 000,00", True),
     ("00999999999999,99", False), ("999999999999,99", False), ("-999999999999", False)])
@@ -256,6 +255,7 @@ def test_a_thousand_billion_euros_is_out_of_range_and_a_cent_less_is_not(tmp_pat
     else:
         assert loaded.report.rejections == []
         assert abs(loaded.rows[0]["debit"]) < Decimal("1000000000000")
+
 
 def test_montant_and_sens_become_debit_and_credit(tmp_path):
     header = [f for f in FIELDS_18 if f not in ("Debit", "Credit")]

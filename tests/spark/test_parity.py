@@ -166,8 +166,6 @@ def test_every_published_mart_is_the_same_on_spark_and_duckdb(demo_warehouse, sp
     print(f"\nparity on {len(compared)} published marts, {sum(compared.values())} rows: {compared}")
 
 
-
-
 def test_the_spark_build_runs_every_test_that_holds_the_projects_sql(spark_build):
     in_project = Counter((node.get("test_metadata") or {}).get("name", "singular")
                          for node in spark_build.manifest["nodes"].values() if node["resource_type"] == "test")
