@@ -287,7 +287,7 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
 
     if not behind:
         return build(first)
-    gate_relations = _relations(project, plan.gates)
+    gate_relations = sorted(_relations(project, plan.gates))
     with vigie.connect_warehouse(read_only=True) as con:
         gates_before = table_contents(con, gate_relations)
     events, compiled = build(first)
@@ -295,12 +295,12 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
         changed_gates = [gate for gate, content in table_contents(con, gate_relations).items()
                          if content != gates_before[gate]]
     if changed_gates:
-        log.info("dbt build: %s changed: building the %d tables that read it too",
+        log.info("dbt build: build gate changed (%s): building the %d tables behind the gates too",
                  ", ".join(".".join(gate) for gate in changed_gates), len(behind))
         kept = []
     else:
-        log.info("dbt build: %s as it was: the %d tables that read the changed tables only through it kept",
-                 ", ".join(".".join(gate) for gate in gate_relations), len(behind))
+        log.info("dbt build: build gates as they were (%s): the %d tables that read the changed tables only through"
+                 " them kept", ", ".join(".".join(gate) for gate in gate_relations), len(behind))
         settled.update(behind)
         kept = plan.kept_behind_gates
     more_events, more_compiled = build((to_build - first) | (behind if changed_gates else set()))

@@ -302,9 +302,11 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     changed = "raw.fec_lines, raw.ingest_files, raw.ingest_flags, raw.ingest_rejections"  # the ledger's own tables
     assert f"dbt build: {changed} changed since run" in log, log
 
-    # The same companies as before: the build gate int_clients__keys came out as it was, so the models that read
-    # the ledger only through it (the CRM's, among them) are kept too.
-    assert "dbt build: intermediate.int_clients__keys as it was: the " in log, log
+    # The same companies and the same months of books as before: the build gates int_clients__keys and
+    # int_fec__client_ledger_span came out as they were, so the models that read the ledger only through them (the
+    # CRM's, dim_clients and the marts that read it) are kept too.
+    assert ("dbt build: build gates as they were (intermediate.int_clients__keys,"
+            " intermediate.int_fec__client_ledger_span): the ") in log, log
 
     before, after = audit_manifests(fec_home)[-2:]
     kept = after["tables_kept_from_run"]
@@ -316,8 +318,10 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     deals_test = next(name for name in sorted(deals_checks) if not name.startswith("gx_"))
     assert latest_check_evaluation(fec_home, ["marts", "fct_deals"], deals_test).metadata[BUILT_BY_RUN].value == (
         before["run_id"])
-    built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly", "marts/dim_clients",
-             "intermediate/int_clients__keys"}
+    assert kept.get("marts/dim_clients") == before["run_id"]
+    assert kept.get("marts/fct_practice_daily") == before["run_id"]  # reads the ledger only through dim_clients
+    built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly",
+             "intermediate/int_clients__keys", "intermediate/int_fec__client_ledger_span"}
     assert not built & set(kept)
     assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
     cash = query(fec_home / "publish" / "marts.duckdb", "SELECT cash_net FROM fct_indicators_monthly"
@@ -338,13 +342,16 @@ def test_a_ledger_of_a_new_company_builds_what_reads_the_companies_too(fec_home,
     capfd.readouterr()
     assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
     log = capfd.readouterr().err
-    assert "dbt build: intermediate.int_clients__keys changed: building the " in log, log
+    assert "dbt build: build gate changed (intermediate.int_clients__keys, intermediate.int_fec__client_ledger_span):" \
+        " building the " in log, log
 
     before, after = audit_manifests(fec_home)[-2:]
     kept = after["tables_kept_from_run"]
     assert kept.get("staging/stg_crm__companies") == before["run_id"]
-    assert not {"intermediate/int_clients__keys", "intermediate/int_crm__accounts", "marts/fct_deals"} & set(kept)
-    for behind_the_gate in (["intermediate", "int_crm__accounts"], ["marts", "fct_deals"]):  # built by this run
+    assert not {"intermediate/int_clients__keys", "intermediate/int_crm__accounts", "marts/fct_deals",
+                "marts/dim_clients"} & set(kept)
+    for behind_the_gate in (["intermediate", "int_crm__accounts"], ["marts", "fct_deals"],
+                            ["marts", "dim_clients"]):  # built by this run
         assert BUILT_BY_RUN not in latest_materialization(fec_home, behind_the_gate).metadata, behind_the_gate
     unmatched = query(fec_home / "publish" / "marts.duckdb",
                       f"SELECT count(*) FROM rpt_unmatched_records WHERE client_id = '{SIREN_C}'")

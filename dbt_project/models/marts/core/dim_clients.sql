@@ -31,9 +31,9 @@ collaborators as (
 
 ),
 
-client_months as (
+ledger_spans as (
 
-    select * from {{ ref('int_fec__client_months') }}
+    select * from {{ ref('int_fec__client_ledger_span') }}
 
 ),
 
@@ -73,14 +73,6 @@ client_file_per_client as (
 
 ),
 
-ledger_months as (
-
-    select client_id, min(month) as first_ledger_month, max(month) as last_ledger_month
-    from client_months
-    group by client_id
-
-),
-
 joined as (
 
     select
@@ -105,13 +97,13 @@ joined as (
         crm_accounts.naf,
         crm_accounts.crm_company_id,
         clients.has_ledger,
-        ledger_months.first_ledger_month,
-        ledger_months.last_ledger_month
+        ledger_spans.first_ledger_month,
+        ledger_spans.last_ledger_month
     from clients
     left join crm_accounts using (client_id)
     left join client_file_per_client using (client_id)
     left join collaborators on client_file_per_client.collaborator_id = collaborators.collaborator_id
-    left join ledger_months using (client_id)
+    left join ledger_spans using (client_id)
 
 ),
 
