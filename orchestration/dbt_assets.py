@@ -367,12 +367,13 @@ def build_gate_problems(manifest: Mapping[str, Any]) -> list[str]:
     """What makes a model marked as a build gate unusable as one: its rows must be in the warehouse to be compared
     before and after it is built (a view or an ephemeral model shows the new rows already, or none), and it may not
     read another gate (the gates are all built first, in one dbt invocation, before what stands behind them)."""
-    gates = {uid for uid, props in manifest["nodes"].items() if _is_build_gate(props)}
-    problems = [f"build gate {manifest['nodes'][uid]['name']} is materialized as "
-                f"{manifest['nodes'][uid]['config'].get('materialized')}, not as a table" for uid in sorted(gates)
-                if manifest["nodes"][uid]["config"].get("materialized") not in ("table", "incremental")]
-    problems += [f"build gate {manifest['nodes'][uid]['name']} reads another build gate" for uid in sorted(gates)
-                 if _ancestors(manifest, [uid]) & gates]
+    nodes = manifest["nodes"]
+    gates = sorted(uid for uid, props in nodes.items() if _is_build_gate(props))
+    problems = [f"build gate {nodes[uid]['name']} is materialized as {nodes[uid]['config'].get('materialized')},"
+                " not as a table" for uid in gates
+                if nodes[uid]["config"].get("materialized") not in ("table", "incremental")]
+    problems += [f"build gate {nodes[uid]['name']} reads another build gate" for uid in gates
+                 if _ancestors(manifest, [uid]) & set(gates)]
     return problems
 
 

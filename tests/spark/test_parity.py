@@ -72,7 +72,7 @@ def spark_build(demo_warehouse, spark_port, tmp_path_factory, monkeypatch_module
              "--log-path", str(root / "logs")]
     result = dbtRunner().invoke(["build", "--target", "spark", "--exclude-resource-type", "unit_test",
                                  "--exclude", *(f"test_name:{name}" for name in SPARK_SKIPS_TESTS), *paths])
-    tests_run = Counter(_test_name(r.node) for r in (result.result or []) if r.node.resource_type == "test")
+    tests_run = frozenset(r.node.unique_id for r in (result.result or []) if r.node.resource_type == "test")
     if not result.success and _only_server_faults(result):
         # the local server's own fault, not the SQL's: `dbt retry` runs again what failed, and only that
         result = dbtRunner().invoke(["retry", "--target", "spark", *paths])
@@ -84,12 +84,13 @@ def spark_build(demo_warehouse, spark_port, tmp_path_factory, monkeypatch_module
 @dataclass(frozen=True)
 class SparkBuild:
     manifest: dict  # dbt's manifest of the Spark build
-    tests_run: Counter  # generic test name ("singular" for a singular test) -> how many ran on Spark
+    tests_run: frozenset[str]  # the unique ids of the data tests the build ran
 
 
-def _test_name(node) -> str:
-    metadata = getattr(node, "test_metadata", None)
-    return metadata.name if metadata else "singular"
+def _test_names(manifest: dict, test_ids) -> Counter:
+    """Generic test name ("singular" for a singular test) -> how many of these tests have it."""
+    return Counter((manifest["nodes"][test_id].get("test_metadata") or {}).get("name", "singular")
+                   for test_id in test_ids)
 
 
 # pyspark's jars lack Hive's LLAP classes: now and then the Thrift Server fails to close a session with this
@@ -169,9 +170,10 @@ def test_every_published_mart_is_the_same_on_spark_and_duckdb(demo_warehouse, sp
 
 
 def test_the_spark_build_runs_every_test_that_holds_the_projects_sql(spark_build):
-    in_project = Counter((node.get("test_metadata") or {}).get("name", "singular")
-                         for node in spark_build.manifest["nodes"].values() if node["resource_type"] == "test")
-    ran = spark_build.tests_run
+    manifest = spark_build.manifest
+    in_project = _test_names(manifest, [uid for uid, node in manifest["nodes"].items()
+                                        if node["resource_type"] == "test"])
+    ran = _test_names(manifest, spark_build.tests_run)
     assert ran == Counter({name: count for name, count in in_project.items() if name not in SPARK_SKIPS_TESTS})
     assert {"accepted_values", "relationships", "expression_is_true", "unique_combination_of_columns",
             "singular"} <= ran.keys(), ran
