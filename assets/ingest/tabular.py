@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +26,7 @@ import pandas as pd
 from assets.ingest.fec_text import guess_single_byte_encoding
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, raw_tables
 from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
-from assets.ingest.values import Flag, UnusableLine, check_values, missing_columns
+from assets.ingest.values import FIELD_TYPES, Flag, UnusableLine, check_values, missing_columns, silent_values
 
 CANDIDATE_DELIMITERS = (",", ";", "\t")
 # what a JSON Lines line holds, by the Python type read_jsonl gives it (numbers are read as their text)
@@ -358,17 +359,21 @@ class ObjectFileLoader:
 def _checked_rows(table: str, keys: list[str], rows: list, absent: frozenset[str]
                   ) -> tuple[list, list[Rejection], list[LineFlag]]:
     """The rows whose values can be used, a quarantine reason for the others, and flags for doubtful values
-    (values.check_values), including an id already written on an earlier line of the file."""
+    (values.check_values), including an id already written on an earlier line of the file. Only lines holding a
+    value check_values has something to say about are checked (_loud_values)."""
     kept, rejections, flags = [], [], []
     first_line_of_id: dict[str, int] = {}
+    loud = _loud_values(table, keys, [values for _, values in rows], absent)
+    id_position = keys.index("id") if "id" in keys else None
     for line, values in rows:
-        fields = dict(zip(keys, values, strict=True))
-        try:
-            line_flags = check_values(table, fields, absent)
-        except UnusableLine as unusable:
-            rejections.append(Rejection(line, str(unusable), _row_text(keys, values)))
-            continue
-        record_id = (fields.get("id") or "").strip()
+        line_flags = []
+        if loud is None or any(values[position] in said for position, said in loud):
+            try:
+                line_flags = check_values(table, dict(zip(keys, values, strict=True)), absent)
+            except UnusableLine as unusable:
+                rejections.append(Rejection(line, str(unusable), _row_text(keys, values)))
+                continue
+        record_id = (values[id_position] or "").strip() if id_position is not None else ""
         if record_id and record_id in first_line_of_id:
             line_flags.append(Flag("id", record_id, "duplicate_id",
                                    f"id {record_id!r} already on line {first_line_of_id[record_id]} of this file"))
@@ -377,6 +382,21 @@ def _checked_rows(table: str, keys: list[str], rows: list, absent: frozenset[str
         kept.append((line, values))
         flags += [LineFlag(line, flag) for flag in line_flags]
     return kept, rejections, flags
+
+
+def _loud_values(table: str, keys: list[str], lines: list[list], absent: frozenset[str]
+                 ) -> list[tuple[int, set]] | None:
+    """(position, the distinct values there that check_values says something about) for each field holding any;
+    None when a typed field has no column among `keys` (check_values then reads it as empty on every line)."""
+    if not set(FIELD_TYPES.get(table, {})) <= set(keys):
+        return None
+    loud = []
+    for position, name in enumerate(keys):
+        distinct = set(map(itemgetter(position), lines))
+        said = distinct - silent_values(table, name, distinct, absent)
+        if said:
+            loud.append((position, said))
+    return loud
 
 
 def _row_text(keys: list[str], values: list) -> str:

@@ -159,15 +159,37 @@ def check_values(table: str, values: dict[str, str | None], absent=frozenset()) 
     read or does not fit its column. Fields in `absent` have no column in the file (see missing_columns)."""
     flags = []
     for name, field_type in FIELD_TYPES.get(table, {}).items():
-        text = values.get(name)
-        if text is None or not text.strip():
-            if field_type.required and name not in absent:
-                flags.append(Flag(name, text, "missing_value", f"no {name} on this line; loaded without it"))
-            continue
-        flags += _check_typed(name, text, field_type)
+        flags += _typed_flags(name, values.get(name), field_type, absent)
     flags += [Flag(name, _excerpt(text), "formula_like", "starts like a spreadsheet formula (=, +, - or @)")
               for name, text in values.items() if _formula_like(name, text, table)]
     return flags
+
+
+def silent_values(table: str, name: str, distinct, absent=frozenset()) -> set:
+    """Of these distinct values of one field, those check_values says nothing about: no flag, no quarantine.
+
+    check_values judges each field on its own, so a line whose every value is silent needs no check, and a file
+    can judge each distinct value once instead of every value of every line. Profile: the CRM, practice and time
+    exports of the 10 M-line bench firm (377 000 lines) took 9 s to load, most of it check_values line by line."""
+    field_type = FIELD_TYPES.get(table, {}).get(name)
+
+    def is_silent(text: str | None) -> bool:
+        if _formula_like(name, text, table):
+            return False
+        try:
+            return field_type is None or not _typed_flags(name, text, field_type, absent)
+        except UnusableLine:
+            return False
+
+    return {text for text in distinct if is_silent(text)}
+
+
+def _typed_flags(name: str, text: str | None, field_type: FieldType, absent) -> list[Flag]:
+    if text is None or not text.strip():
+        if field_type.required and name not in absent:
+            return [Flag(name, text, "missing_value", f"no {name} on this line; loaded without it")]
+        return []
+    return _check_typed(name, text, field_type)
 
 
 def _check_typed(name: str, text: str, field_type: FieldType) -> list[Flag]:

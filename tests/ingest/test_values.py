@@ -14,7 +14,7 @@ import pytest
 from assets.ingest.crm import CrmLoader
 from assets.ingest.practice import PracticeLoader
 from assets.ingest.registry import ingest_source
-from assets.ingest.values import read_boolean, read_date, read_decimal, read_integer
+from assets.ingest.values import UnusableLine, check_values, read_boolean, read_date, read_decimal, read_integer
 
 # its own connection: the module's default one is shared with other tests of the same worker
 SQL = duckdb.connect()
@@ -179,6 +179,38 @@ def test_a_missing_column_is_said_once_and_a_missing_value_on_its_line(con, land
         (4, "status", None, "missing_value"),
         (4, "total_excl_tax", None, "missing_value"),
     ]
+
+
+def test_a_file_gets_the_flags_and_quarantine_check_values_gives_line_by_line(con, landing):
+    # The loader judges each distinct value once (values.silent_values) and checks only the lines holding one it
+    # has something to say about: the outcome must be check_values' on every line, a value repeated or not.
+    pool = {"date": ["2025-03-01", "2025-02-30", "1899-01-01", "", "2025-03-02"],
+            "due_date": ["", "2025-04-01", "soon", "2025-04-01"],
+            "status": ["paid", "", "=cmd", "draft"],
+            "total_excl_tax": ["100.00", "1 234.50", "", "douze", "-5", "20000000000"],
+            "number": ["F1", "+33 6", "@SUM(A1)", "- note", "F2"]}
+    header = ["id", "company_id", "number", "date", "due_date", "status", "total_excl_tax"]  # no total_incl_tax
+    lines = [{"id": f"i{n}", "company_id": "c1", **{name: values[(n * (k + 2)) % len(values)]
+                                                   for k, (name, values) in enumerate(pool.items())}}
+             for n in range(60)]
+    write(landing, "crm/invoices.csv", ",".join(header) + "\n"
+          + "".join(",".join(line[c] for c in header) + "\n" for line in lines))
+    ingest_source(con, landing, CrmLoader(), "run-1")
+
+    absent = frozenset({"deal_id", "total_incl_tax", "paid_date"})
+    expected_flags, expected_quarantine = [(1, "total_incl_tax", None, "missing_column")], []
+    for number, line in enumerate(lines, start=2):
+        values = {c: line.get(c) or None for c in ["id", "company_id", "deal_id", "number", "date", "due_date",
+                                                     "status", "total_excl_tax", "total_incl_tax", "paid_date"]}
+        try:
+            expected_flags += [(number, f.column_name, f.value, f.rule)
+                               for f in check_values("crm_invoices", values, absent)]
+        except UnusableLine:
+            expected_quarantine.append(number)
+    assert 10 < len(expected_quarantine) < 50 and len(expected_flags) > 20  # both outcomes, many times over
+    assert flags(con, "crm/invoices.csv") == sorted(expected_flags, key=lambda f: (f[0], f[1]))
+    assert [number for number, _ in rejections(con, "crm/invoices.csv")] == expected_quarantine
+    assert counts(con, "crm/invoices.csv") == (60, 60 - len(expected_quarantine), len(expected_quarantine))
 
 
 def test_a_semicolon_file_starting_with_a_blank_line_is_read_with_its_own_separator(con, landing):
