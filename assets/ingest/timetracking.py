@@ -28,12 +28,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
 from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
 from assets.ingest.tabular import decode_file, insert_rows, load_stamp, read_csv
-from assets.ingest.values import check_values
+from assets.ingest.values import check_values, silent_values
 
 HOURS_QUANTUM = Decimal("0.0001")  # scale of time_entries.duration_hours
 CENTS = Decimal("0.01")
@@ -120,6 +121,7 @@ class TimeTrackingLoader:
         positions = tool.positions(header)
         day_first, order_warning = slash_date_order([r.values[positions["date"]] for r in content.records])
         rows, rejections, flags = [], [], []
+        loud_texts = _loud_texts(content.header, positions, content.records)
         for record in content.records:
             try:
                 entry = _entry(tool, positions, record.values, day_first)
@@ -131,7 +133,8 @@ class TimeTrackingLoader:
                 rejections.append(Rejection(record.line_number, reason, record.raw))
                 continue
             rows.append((*entry, sha256, file_path, record.line_number))
-            flags += _text_flags(content.header, positions, record)
+            if any(record.values[position] in said for position, said in loud_texts):
+                flags += _text_flags(content.header, positions, record)
             if "currency" in positions:
                 currencies.add(_currency_code(record.values[positions["currency"]]))
         insert_rows(con, "time_entries", [*TIME_ENTRIES, *LINEAGE_COLUMNS], rows)
@@ -146,6 +149,19 @@ class TimeTrackingLoader:
                      "date_order": "DD/MM/YYYY" if day_first else "MM/DD/YYYY", "currencies": currencies,
                      **content.details},
         )
+
+
+def _loud_texts(header: list[str], positions: dict[str, int], records) -> list[tuple[int, set]]:
+    """(position, the distinct texts there check_values flags) for each free-text column holding any: only the
+    records holding one are checked (values.silent_values)."""
+    loud = []
+    for name in (*TEXT_FIELDS, "first_name", "last_name"):
+        if name in positions:
+            distinct = {record.values[positions[name]] for record in records}
+            said = distinct - silent_values("time_entries", header[positions[name]], distinct)
+            if said:
+                loud.append((positions[name], said))
+    return loud
 
 
 def _text_flags(header: list[str], positions: dict[str, int], record) -> list[LineFlag]:
@@ -219,6 +235,7 @@ def _entry(tool: ToolFormat, positions: dict[str, int], fields: list[str], day_f
             None if rate is None else str(rate.quantize(CENTS, ROUND_HALF_UP)))
 
 
+@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
 def parse_date(text: str | None, day_first: bool) -> date:
     """ISO (YYYY-MM-DD, also with a time part) or slash/dot dates in the file's order; else ValueError."""
     if text is None:
@@ -242,6 +259,7 @@ def parse_date(text: str | None, day_first: bool) -> date:
     return parsed
 
 
+@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
 def parse_duration_hours(text: str | None) -> Decimal:
     """Exact hours from HH:MM:SS, H:MM or decimal hours (point or comma), 0 to 24; ValueError otherwise."""
     if text is None:
@@ -275,6 +293,7 @@ def parse_decimal(text: str | None, what: str) -> Decimal | None:
     return Decimal(cleaned)
 
 
+@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
 def parse_amount(text: str | None, what: str, bound: Decimal) -> Decimal | None:
     """A rate or an amount: a plain number from 0 to `bound`; None when empty; ValueError otherwise."""
     number = parse_decimal(text, what)
