@@ -205,10 +205,10 @@ class PartialBuild:
 
     changed: frozenset[str]  # raw tables
     to_build: frozenset[dg.AssetKey]  # the tables that read them other than through a build gate (the gates too)
-    behind_gates: frozenset[dg.AssetKey]  # the tables that read them only through a gate: built if a gate changed
+    behind_gates: frozenset[dg.AssetKey]  # the tables that read them only through gates: built if one changes
     gates: frozenset[dg.AssetKey]  # the build gates among to_build
     kept: list[dg.Output]  # the other tables' latest materialisations, reported again
-    kept_behind_gates: list[dg.Output]  # reported again if no gate changed
+    kept_behind_gates: list[dg.Output]  # reported again unless a gate they read changed
     kept_checks: list[dg.AssetCheckResult]  # the latest results of the checks of both
 
 
@@ -257,9 +257,10 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
 def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], plan: PartialBuild,
                      vigie: VigieResource, project: DbtProject) -> tuple[list, dict[str, str]]:
     """Build the plan's tables, in two dbt invocations when a build gate is among them: first the gates and what
-    they read, then what else reads the changed tables, with the tables behind the gates if a gate's content
-    changed (else they are reported as kept, between the two). Each test runs once, when every table of the step
-    it reads is built or kept as it stands. Returns the events, in the graph's order, and the compiled SQL.
+    they read, then what else reads the changed tables, with the tables behind a gate whose content changed (the
+    tables behind only gates that came out as they were are reported as kept, between the two). Each test runs
+    once, when every table of the step it reads is built or kept as it stands. Returns the events, in the graph's
+    order, and the compiled SQL.
 
     dagster-dbt would add the step's whole selection to ours (dbt unites two --select), so these builds run outside
     the step's context and their events are turned into the step's own."""
@@ -294,16 +295,24 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
     with vigie.connect_warehouse(read_only=True) as con:
         changed_gates = [gate for gate, content in table_contents(con, gate_relations).items()
                          if content != gates_before[gate]]
+    # What reads a gate that changed is built; what stands behind the other gates only is kept, as it was.
+    moved = _node_ids(project, {_asset_keys_by_relation(project)[gate] for gate in changed_gates})
+    behind_moved = behind & _reachable(manifest["child_map"], moved)
+    still = [gate for gate in gate_relations if gate not in changed_gates]
     if changed_gates:
-        log.info("dbt build: build gate changed (%s): building the %d tables behind the gates too",
-                 ", ".join(".".join(gate) for gate in changed_gates), len(behind))
-        kept = []
+        log.info("dbt build: build gate changed (%s): building the %d tables behind %s too%s",
+                 ", ".join(".".join(gate) for gate in changed_gates), len(behind_moved),
+                 "it" if len(changed_gates) == 1 else "them",
+                 f"; the {len(behind - behind_moved)} tables behind only the gates as they were"
+                 f" ({', '.join('.'.join(gate) for gate in still)}) kept" if still else "")
     else:
         log.info("dbt build: build gates as they were (%s): the %d tables that read the changed tables only through"
                  " them kept", ", ".join(".".join(gate) for gate in gate_relations), len(behind))
-        settled.update(behind)
-        kept = plan.kept_behind_gates
-    more_events, more_compiled = build((to_build - first) | (behind if changed_gates else set()))
+    settled.update(behind - behind_moved)
+    moved_keys = _asset_keys(manifest, behind_moved)
+    kept = [output for output in plan.kept_behind_gates
+            if context.asset_key_for_output(output.output_name) not in moved_keys]
+    more_events, more_compiled = build((to_build - first) | behind_moved)
     # a table behind the gates reads only tables built by the first invocation or kept, never by the second
     return [*events, *kept, *more_events], {**compiled, **more_compiled}
 
@@ -314,6 +323,11 @@ def _node_ids(project: DbtProject, keys: Iterable[dg.AssetKey]) -> set[str]:
     translator = VigieDbtTranslator()
     return {uid for uid, props in _manifest(project)["nodes"].items()
             if props["resource_type"] in TABLE_NODES and translator.get_asset_key(props) in wanted}
+
+
+def _asset_keys(manifest: Mapping[str, Any], uids: Iterable[str]) -> set[dg.AssetKey]:
+    translator = VigieDbtTranslator()
+    return {translator.get_asset_key(manifest["nodes"][uid]) for uid in uids}
 
 
 def _ancestors(manifest: Mapping[str, Any], uids: Iterable[str]) -> set[str]:

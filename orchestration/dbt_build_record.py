@@ -15,7 +15,7 @@ once dbt has succeeded, so a build killed or failed halfway leaves no record and
 
 A model whose content rarely moves while its inputs do can be marked as a build gate (`meta: {vigie_build_gate:
 true}`): when it comes out of a partial build as it was (table_contents), the tables that read the changed raw
-tables only through it are kept too.
+tables only through it (or through other gates that came out as they were) are kept too.
 
 Plain Python and SQL without Dagster: the dbt step (orchestration/dbt_assets.py) decides what to do with it.
 """

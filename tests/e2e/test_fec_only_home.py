@@ -333,6 +333,40 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     assert published(fec_home) == published_by_the_partial_build
 
 
+def test_a_re_export_with_a_new_month_builds_what_stands_behind_the_span_and_keeps_the_crm(fec_home, first_run,
+                                                                                          run_vigie, capfd):
+    """Client A's 2026 ledger exported again with a March entry: the span of A's books (int_fec__client_ledger_span)
+    moves, the companies (int_clients__keys) do not. What reads the span is built (dim_clients); what stands behind
+    the companies only (the CRM's models) is kept. The published tables are those a full build publishes."""
+    as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
+    march = [("BQ", "7", "20260316", "627000", "Frais bancaires", "12", "0"),
+             ("BQ", "7", "20260316", "512000", "Frais bancaires", "0", "12")]
+    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
+    _write(fec_home / "landing" / "accounting" / f"{SIREN_A}FEC20261231.txt", montant_header,
+           _montant_sens(_rows_18(LEDGER_A_2026 + march)), sep="|", encoding="iso-8859-15", line_end="\r",
+           trailing_sep=True)
+    capfd.readouterr()
+    assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
+    log = capfd.readouterr().err
+    assert ("dbt build: build gate changed (intermediate.int_fec__client_ledger_span): building the ") in log, log
+    assert "behind only the gates as they were (intermediate.int_clients__keys) kept" in log, log
+
+    before, after = audit_manifests(fec_home)[-2:]
+    kept = after["tables_kept_from_run"]
+    assert kept.get("intermediate/int_crm__accounts") == before["run_id"]
+    assert kept.get("marts/fct_deals") == before["run_id"]
+    assert after["checks"]["marts/fct_deals"] == before["checks"]["marts/fct_deals"]
+    assert not {"intermediate/int_fec__client_ledger_span", "marts/dim_clients"} & set(kept)
+    assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "dim_clients"]).metadata
+    span = query(fec_home / "warehouse" / "vigie.duckdb", "SELECT last_ledger_month FROM"
+                 f" intermediate.int_fec__client_ledger_span WHERE client_id = '{SIREN_A}'")
+    assert span == [(date(2026, 3, 1),)]
+
+    published_by_the_partial_build = published(fec_home)
+    assert run_vigie(fec_home, "run", "--as-of", as_of, "--full-refresh") == 0
+    assert published(fec_home) == published_by_the_partial_build
+
+
 def test_a_ledger_of_a_new_company_builds_what_reads_the_companies_too(fec_home, first_run, run_vigie, capfd):
     """A first ledger of client C: int_clients__keys, the build gate, gains C's key, so the models that read the
     ledger only through it are built as well, and the published tables are those a full build publishes."""
