@@ -1,11 +1,14 @@
 """Benchmark: generate firms of several sizes, run Vigie on each as a user would, beside the plain DuckDB floor.
 
-    python -m bench.run [--sizes small,10m] [--out bench/out] [--keep-landing]
+    python -m bench.run [--sizes small,10m] [--out bench/out] [--keep-landing] [--repeat 3] [--skip-rules]
 
 For each size: a first run, an unchanged rerun, a rerun after one ledger is re-exported, a rerun after every
 ledger of a fiscal year still open is re-exported (the firm's monthly re-export), and the plain script
-(bench/plain_duckdb.py) on the same files in the same session. Each run is broken into its pipeline stages (from
-the run's own Dagster event log) with the wall time and the peak memory of the process tree during the stage.
+(bench/plain_duckdb.py) on the same files in the same session. The machines these run on are shared and vary by
+tens of percent from one minute to the next: the unchanged rerun and the one-ledger re-export are measured as
+`--repeat` pairs, the plain script `--repeat` times, and the ratios use medians. Each run is broken into its
+pipeline stages (from the run's own Dagster event log) with the wall time and the peak memory of the process tree
+during the stage.
 Then the rules engine alone on 10 000 clients (bench/rules.py). Not run by CI (it takes minutes): `make bench`
 runs it and the figures go into the closing notes.
 """
@@ -123,7 +126,11 @@ def vigie_run(home: Path) -> Measurement:
     return measure([str(BIN / "vigie"), "run", "--home", str(home)])
 
 
-def bench_size(name: str, size: Size, out: Path, keep_landing: bool) -> dict:
+def median_run(runs: list[Measurement]) -> Measurement:
+    return sorted(runs, key=lambda m: m.seconds)[(len(runs) - 1) // 2]
+
+
+def bench_size(name: str, size: Size, out: Path, keep_landing: bool, repeat: int) -> dict:
     home = out / name
     if keep_landing and (home / "landing").is_dir():
         for generated in ("warehouse", "publish", "audit", "config", ".dagster"):
@@ -134,16 +141,20 @@ def bench_size(name: str, size: Size, out: Path, keep_landing: bool) -> dict:
     lines = sum(max(0, p.read_bytes().count(b"\n") - 1) for p in (home / "landing" / "accounting").iterdir())
     first = vigie_run(home)
     first_stages = stages(home, first)
-    unchanged = vigie_run(home)
-    unchanged_stages = stages(home, unchanged)
-    reexport_one_ledger(home / "landing")
-    one_file = vigie_run(home)
+    pairs = []  # (unchanged rerun, one ledger re-exported just after it)
+    unchanged_stages = []  # of the first unchanged rerun
+    for _ in range(repeat):
+        unchanged = vigie_run(home)
+        unchanged_stages = unchanged_stages or stages(home, unchanged)
+        reexport_one_ledger(home / "landing")
+        pairs.append((unchanged, vigie_run(home)))
     reexported = reexport_current_year(home / "landing", date.today())
     open_years = vigie_run(home)
-    plain = measure([sys.executable, "-m", "bench.plain_duckdb", str(home / "landing")])
+    plains = [measure([sys.executable, "-m", "bench.plain_duckdb", str(home / "landing")]) for _ in range(repeat)]
     return {"name": name, "lines": lines, "files": len(list((home / "landing" / "accounting").iterdir())),
-            "first": first, "stages": first_stages, "unchanged": unchanged, "unchanged_stages": unchanged_stages,
-            "one_file": one_file, "open_years": open_years, "reexported": reexported, "plain": plain}
+            "first": first, "stages": first_stages, "unchanged": median_run([u for u, _ in pairs]),
+            "unchanged_stages": unchanged_stages, "one_file": median_run([r for _, r in pairs]), "pairs": pairs,
+            "open_years": open_years, "reexported": reexported, "plain": median_run(plains), "plains": plains}
 
 
 def print_size(result: dict) -> None:
@@ -154,15 +165,22 @@ def print_size(result: dict) -> None:
     for stage, seconds, peak in result["stages"]:
         seconds_again, peak_again = again.get(stage, (0.0, 0))
         print(f"{stage:<42} {seconds:>10.1f} {peak:>8} {seconds_again:>10.1f} {peak_again:>8}")
-    print(f"{'run':<42} {'seconds':>8} {'peak MB':>8} {'exit':>5}")
+    print(f"{'run':<52} {'seconds':>8} {'peak MB':>8} {'exit':>5}")
     open_years = f"{result['reexported']} open-year ledgers re-exported"
-    for label, m in (("vigie run, first", first), ("vigie run, unchanged input", unchanged),
-                     ("vigie run, one ledger re-exported", one_file),
-                     (f"vigie run, {open_years}", result["open_years"]), ("plain DuckDB script, same files", plain)):
-        print(f"{label:<42} {m.seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
+    repeat = len(result["pairs"])
+    for label, m in (("vigie run, first", first), (f"vigie run, unchanged input (median of {repeat})", unchanged),
+                     (f"vigie run, one ledger re-exported (median of {repeat})", one_file),
+                     (f"vigie run, {open_years}", result["open_years"]),
+                     (f"plain DuckDB script, same files (median of {repeat})", plain)):
+        print(f"{label:<52} {m.seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
+    print("plain script, each run:                   ", ", ".join(f"{m.seconds:.1f}" for m in result["plains"]))
+    ratios = [again.seconds / before.seconds for before, again in result["pairs"]]
+    print("pairs (unchanged, re-exported, ratio):    ",
+          "; ".join(f"{before.seconds:.1f}, {again.seconds:.1f}, {again.seconds / before.seconds:.2f}"
+                    for before, again in result["pairs"]))
     print(f"ratio first run / plain script:            {first.seconds / plain.seconds:6.2f}")
     print(f"ratio unchanged rerun / first run:         {unchanged.seconds / first.seconds:6.2f}")
-    print(f"ratio one re-exported / unchanged rerun:   {one_file.seconds / unchanged.seconds:6.2f}")
+    print(f"ratio one re-exported / unchanged rerun:   {sorted(ratios)[(len(ratios) - 1) // 2]:6.2f} (median pair)")
 
 
 def main() -> None:
@@ -172,8 +190,11 @@ def main() -> None:
     parser.add_argument("--keep-landing", action="store_true",
                         help="reuse each size's landing/ from a previous bench; start from an empty warehouse")
     parser.add_argument("--skip-rules", action="store_true", help="do not run the rules engine benchmark")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="unchanged/re-export pairs and plain-script runs per size (medians are reported)")
     args = parser.parse_args()
-    results = [bench_size(name, SIZES[name], args.out, args.keep_landing) for name in args.sizes.split(",")]
+    results = [bench_size(name, SIZES[name], args.out, args.keep_landing, max(1, args.repeat))
+               for name in args.sizes.split(",")]
     for result in results:
         print_size(result)
     by_name = {r["name"]: r for r in results}

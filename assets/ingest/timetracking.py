@@ -97,6 +97,8 @@ HARVEST = ToolFormat(
 TOOL_FORMATS = (CLOCKIFY, TOGGL, HARVEST)  # Clockify before Toggl: both have "Start Date"
 TEXT_FIELDS = ("user_name", "user_email", "client_name", "project_name", "project_code", "task",
                "description")
+# the free texts checked for formula-like starts (values.check_values)
+FLAGGED_TEXTS = (*TEXT_FIELDS, "first_name", "last_name")
 
 
 class TimeTrackingLoader:
@@ -155,7 +157,7 @@ def _loud_texts(header: list[str], positions: dict[str, int], records) -> list[t
     """(position, the distinct texts there check_values flags) for each free-text column holding any: only the
     records holding one are checked (values.silent_values)."""
     loud = []
-    for name in (*TEXT_FIELDS, "first_name", "last_name"):
+    for name in FLAGGED_TEXTS:
         if name in positions:
             distinct = {record.values[positions[name]] for record in records}
             said = distinct - silent_values("time_entries", header[positions[name]], distinct)
@@ -167,8 +169,7 @@ def _loud_texts(header: list[str], positions: dict[str, int], records) -> list[t
 def _text_flags(header: list[str], positions: dict[str, int], record) -> list[LineFlag]:
     """Free-text cells that a spreadsheet would run as a formula: kept as written, flagged (values.check_values),
     under the column name the export uses."""
-    texts = {header[positions[name]]: record.values[positions[name]] for name in (*TEXT_FIELDS, "first_name",
-                                                                               "last_name") if name in positions}
+    texts = {header[positions[name]]: record.values[positions[name]] for name in FLAGGED_TEXTS if name in positions}
     return [LineFlag(record.line_number, flag) for flag in check_values("time_entries", texts)]
 
 
