@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import time
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 log = logging.getLogger("vigie.processes")
@@ -23,7 +24,13 @@ PROC = Path("/proc")
 
 
 def mark_children(home_root: Path, run_id: str) -> None:
-    """Every process this run starts from now on carries the mark (read by `end_orphans` of a later run)."""
+    """Every process this run starts from now on carries the mark (read by `end_orphans` of a later run).
+
+    Except multiprocessing's resource tracker, started here first if it is not running: dbt's locks start it
+    during a run, and it serves the whole process, not the run. Started marked, a process running several runs
+    (a test suite, a notebook) took it for the leftover of a dead run at every later run: 5 s of grace to end it,
+    then Python's warning that its tracker died."""
+    resource_tracker.ensure_running()
     os.environ[RUN_OWNER_ENV] = f"{home_root}\t{run_id}"
 
 
