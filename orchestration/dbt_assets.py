@@ -288,7 +288,8 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
 
     if not behind:
         return build(first)
-    gate_relations = sorted(_relations(project, plan.gates))
+    gate_keys = {relation: key for relation, key in _asset_keys_by_relation(project).items() if key in plan.gates}
+    gate_relations = sorted(gate_keys)
     with vigie.connect_warehouse(read_only=True) as con:
         gates_before = table_contents(con, gate_relations)
     events, compiled = build(first)
@@ -296,7 +297,7 @@ def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, arg
         changed_gates = [gate for gate, content in table_contents(con, gate_relations).items()
                          if content != gates_before[gate]]
     # What reads a gate that changed is built; what stands behind the other gates only is kept, as it was.
-    moved = _node_ids(project, {_asset_keys_by_relation(project)[gate] for gate in changed_gates})
+    moved = _node_ids(project, {gate_keys[gate] for gate in changed_gates})
     behind_moved = behind & _reachable(manifest["child_map"], moved)
     still = [gate for gate in gate_relations if gate not in changed_gates]
     if changed_gates:

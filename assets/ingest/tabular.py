@@ -17,7 +17,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,7 +25,15 @@ import pandas as pd
 from assets.ingest.fec_text import guess_single_byte_encoding
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, raw_tables
 from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
-from assets.ingest.values import FIELD_TYPES, Flag, UnusableLine, check_values, missing_columns, silent_values
+from assets.ingest.values import (
+    FIELD_TYPES,
+    Flag,
+    UnusableLine,
+    check_values,
+    holds_loud_value,
+    loud_values,
+    missing_columns,
+)
 
 CANDIDATE_DELIMITERS = (",", ";", "\t")
 # what a JSON Lines line holds, by the Python type read_jsonl gives it (numbers are read as their text)
@@ -367,7 +374,7 @@ def _checked_rows(table: str, keys: list[str], rows: list, absent: frozenset[str
     id_position = keys.index("id") if "id" in keys else None
     for line, values in rows:
         line_flags = []
-        if loud is None or any(values[position] in said for position, said in loud):
+        if loud is None or holds_loud_value(values, loud):
             try:
                 line_flags = check_values(table, dict(zip(keys, values, strict=True)), absent)
             except UnusableLine as unusable:
@@ -386,17 +393,11 @@ def _checked_rows(table: str, keys: list[str], rows: list, absent: frozenset[str
 
 def _loud_values(table: str, keys: list[str], lines: list[list], absent: frozenset[str]
                  ) -> list[tuple[int, set]] | None:
-    """(position, the distinct values there that check_values says something about) for each field holding any;
-    None when a typed field has no column among `keys` (check_values then reads it as empty on every line)."""
+    """values.loud_values of every field; None when a typed field has no column among `keys` (check_values then reads
+    it as empty on every line)."""
     if not set(FIELD_TYPES.get(table, {})) <= set(keys):
         return None
-    loud = []
-    for position, name in enumerate(keys):
-        distinct = set(map(itemgetter(position), lines))
-        said = distinct - silent_values(table, name, distinct, absent)
-        if said:
-            loud.append((position, said))
-    return loud
+    return loud_values(table, enumerate(keys), lines, absent)
 
 
 def _row_text(keys: list[str], values: list) -> str:

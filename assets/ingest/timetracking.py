@@ -34,7 +34,7 @@ from pathlib import Path
 from assets.ingest.raw_tables import LINEAGE_COLUMNS, TIME_ENTRIES
 from assets.ingest.registry import FileRejected, FileReport, LineFlag, Rejection, iter_files
 from assets.ingest.tabular import decode_file, insert_rows, load_stamp, read_csv
-from assets.ingest.values import check_values, silent_values
+from assets.ingest.values import check_values, holds_loud_value, loud_values
 
 HOURS_QUANTUM = Decimal("0.0001")  # scale of time_entries.duration_hours
 CENTS = Decimal("0.01")
@@ -99,6 +99,8 @@ TEXT_FIELDS = ("user_name", "user_email", "client_name", "project_name", "projec
                "description")
 # the free texts checked for formula-like starts (values.check_values)
 FLAGGED_TEXTS = (*TEXT_FIELDS, "first_name", "last_name")
+# The parsers below are pure, and a report writes the same dates, durations and rates on many lines.
+_per_distinct_text = lru_cache(maxsize=65536)
 
 
 class TimeTrackingLoader:
@@ -135,7 +137,7 @@ class TimeTrackingLoader:
                 rejections.append(Rejection(record.line_number, reason, record.raw))
                 continue
             rows.append((*entry, sha256, file_path, record.line_number))
-            if any(record.values[position] in said for position, said in loud_texts):
+            if holds_loud_value(record.values, loud_texts):
                 flags += _text_flags(content.header, positions, record)
             if "currency" in positions:
                 currencies.add(_currency_code(record.values[positions["currency"]]))
@@ -154,16 +156,9 @@ class TimeTrackingLoader:
 
 
 def _loud_texts(header: list[str], positions: dict[str, int], records) -> list[tuple[int, set]]:
-    """(position, the distinct texts there check_values flags) for each free-text column holding any: only the
-    records holding one are checked (values.silent_values)."""
-    loud = []
-    for name in FLAGGED_TEXTS:
-        if name in positions:
-            distinct = {record.values[positions[name]] for record in records}
-            said = distinct - silent_values("time_entries", header[positions[name]], distinct)
-            if said:
-                loud.append((positions[name], said))
-    return loud
+    """values.loud_values of the free texts: only the records holding one are checked."""
+    columns = [(positions[name], header[positions[name]]) for name in FLAGGED_TEXTS if name in positions]
+    return loud_values("time_entries", columns, [record.values for record in records])
 
 
 def _text_flags(header: list[str], positions: dict[str, int], record) -> list[LineFlag]:
@@ -236,7 +231,7 @@ def _entry(tool: ToolFormat, positions: dict[str, int], fields: list[str], day_f
             None if rate is None else str(rate.quantize(CENTS, ROUND_HALF_UP)))
 
 
-@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
+@_per_distinct_text
 def parse_date(text: str | None, day_first: bool) -> date:
     """ISO (YYYY-MM-DD, also with a time part) or slash/dot dates in the file's order; else ValueError."""
     if text is None:
@@ -260,7 +255,7 @@ def parse_date(text: str | None, day_first: bool) -> date:
     return parsed
 
 
-@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
+@_per_distinct_text
 def parse_duration_hours(text: str | None) -> Decimal:
     """Exact hours from HH:MM:SS, H:MM or decimal hours (point or comma), 0 to 24; ValueError otherwise."""
     if text is None:
@@ -294,7 +289,7 @@ def parse_decimal(text: str | None, what: str) -> Decimal | None:
     return Decimal(cleaned)
 
 
-@lru_cache(maxsize=65536)  # pure, and a report writes the same dates, durations and rates on many lines
+@_per_distinct_text
 def parse_amount(text: str | None, what: str, bound: Decimal) -> Decimal | None:
     """A rate or an amount: a plain number from 0 to `bound`; None when empty; ValueError otherwise."""
     number = parse_decimal(text, what)

@@ -132,6 +132,13 @@ def _bnc(ledger):
     return header, rows
 
 
+def _write_ledger_a_2026(accounting, ledger):
+    """Client A's 2026 ledger as its tool exports it: Montant/Sens, pipes, ISO-8859-15, CR line ends."""
+    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
+    _write(accounting / f"{SIREN_A}FEC20261231.txt", montant_header, _montant_sens(_rows_18(ledger)),
+           sep="|", encoding="iso-8859-15", line_end="\r", trailing_sep=True)
+
+
 @pytest.fixture(scope="module")
 def fec_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("fec_only")
@@ -139,9 +146,7 @@ def fec_home(tmp_path_factory):
     accounting.mkdir(parents=True)
     _write(accounting / f"{SIREN_A}FEC20251231.txt", HEADER_18, _rows_18(LEDGER_A_2025),
            sep="\t", encoding="utf-8", line_end="\r\n", bom=True)
-    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
-    _write(accounting / f"{SIREN_A}FEC20261231.txt", montant_header, _montant_sens(_rows_18(LEDGER_A_2026)),
-           sep="|", encoding="iso-8859-15", line_end="\r", trailing_sep=True)
+    _write_ledger_a_2026(accounting, LEDGER_A_2026)
     header, early_rows = _bnc(LEDGER_B_EARLY_EXPORT)
     _write(accounting / f"{SIREN_B}FEC20260630_export-202507.txt", header, early_rows,
            sep="|", encoding="cp850", line_end="\r\r\n")
@@ -293,9 +298,7 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
     corrected = [(*row[:5], "25", row[6]) if row[4] == "Frais bancaires" and row[5] == "10" else
                  (*row[:6], "25") if row[4] == "Frais bancaires" else row for row in LEDGER_A_2026]
-    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
-    _write(fec_home / "landing" / "accounting" / f"{SIREN_A}FEC20261231.txt", montant_header,
-           _montant_sens(_rows_18(corrected)), sep="|", encoding="iso-8859-15", line_end="\r", trailing_sep=True)
+    _write_ledger_a_2026(fec_home / "landing" / "accounting", corrected)
     capfd.readouterr()
     assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
     log = capfd.readouterr().err
@@ -341,10 +344,7 @@ def test_a_re_export_with_a_new_month_builds_what_stands_behind_the_span_and_kee
     as_of = audit_manifests(fec_home)[-1]["settings"]["as_of_date"]
     march = [("BQ", "7", "20260316", "627000", "Frais bancaires", "12", "0"),
              ("BQ", "7", "20260316", "512000", "Frais bancaires", "0", "12")]
-    montant_header = [*HEADER_18[:11], "Montant", "Sens", *HEADER_18[13:]]
-    _write(fec_home / "landing" / "accounting" / f"{SIREN_A}FEC20261231.txt", montant_header,
-           _montant_sens(_rows_18(LEDGER_A_2026 + march)), sep="|", encoding="iso-8859-15", line_end="\r",
-           trailing_sep=True)
+    _write_ledger_a_2026(fec_home / "landing" / "accounting", LEDGER_A_2026 + march)
     capfd.readouterr()
     assert run_vigie(fec_home, "run", "--as-of", as_of) == 0
     log = capfd.readouterr().err

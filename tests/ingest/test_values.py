@@ -182,7 +182,7 @@ def test_a_missing_column_is_said_once_and_a_missing_value_on_its_line(con, land
 
 
 def test_a_file_gets_the_flags_and_quarantine_check_values_gives_line_by_line(con, landing):
-    # The loader judges each distinct value once (values.silent_values) and checks only the lines holding one it
+    # The loader judges each distinct value once (values.loud_values) and checks only the lines holding one it
     # has something to say about: the outcome must be check_values' on every line, a value repeated or not.
     pool = {"date": ["2025-03-01", "2025-02-30", "1899-01-01", "", "2025-03-02"],
             "due_date": ["", "2025-04-01", "soon", "2025-04-01"],
