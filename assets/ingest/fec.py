@@ -344,10 +344,17 @@ class _LayoutLoader:
         columns = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
         values = ", ".join(["f.siren", "f.closing_date", *(f"c.{c}" for c in LINE_COLUMNS), "f.sha256",
                             "f.file_path", "c.line_number"])
-        self.con.execute(f"INSERT INTO raw.fec_lines ({columns}) SELECT {values}"
-                         f" FROM (SELECT * FROM {CHUNK_TABLE} WHERE problem IS NULL"
-                         f"       UNION ALL SELECT * FROM {REPAIRED_TABLE}) AS c"
-                         f" JOIN {FILES_TABLE} AS f USING (file_index)")
+        # Every row carries its file and physical line number, and nothing reads raw.fec_lines in storage order,
+        # so the insert need not keep it: 0.60 s against 0.44 s for a batch of 462 000 lines (2 threads). The
+        # setting is the session's own; it is put back for whatever else this connection does.
+        self.con.execute("SET SESSION preserve_insertion_order = false")
+        try:
+            self.con.execute(f"INSERT INTO raw.fec_lines ({columns}) SELECT {values}"
+                             f" FROM (SELECT * FROM {CHUNK_TABLE} WHERE problem IS NULL"
+                             f"       UNION ALL SELECT * FROM {REPAIRED_TABLE}) AS c"
+                             f" JOIN {FILES_TABLE} AS f USING (file_index)")
+        finally:
+            self.con.execute("RESET SESSION preserve_insertion_order")
 
     def _flag_formula_like_labels(self) -> None:
         """Labels a spreadsheet opening the published tables would run as formulas (values.check_values says the
