@@ -255,10 +255,12 @@ failing_entry_lines as (
 
     -- the lines of the few failing entries, by semi-joins: the failing entries are the side kept in memory, never
     -- the ten million lines (a plain join built its table on the lines: 1.7 GB at 10 M lines). An entry without a
-    -- number or journal is an entry too: its empty fields match (is not distinct from).
+    -- number or journal is an entry too: its empty fields match (is not distinct from). The files holding a
+    -- failing entry are picked first: DuckDB still built the semi-join's table on every line (2.2 s of CPU at
+    -- 10 M lines when no entry fails), and now only on those files' lines.
     select file_index, line_number, 'entry_balanced' as check_id
     from lines
-    where exists (
+    where file_index in (select unbalanced_entries.file_index from unbalanced_entries) and exists (
         select 1 from unbalanced_entries
         where unbalanced_entries.file_index = lines.file_index
             and unbalanced_entries.journal_code is not distinct from lines.journal_code
@@ -267,7 +269,7 @@ failing_entry_lines as (
     union all
     select file_index, line_number, 'no_closing_entries' as check_id
     from lines
-    where exists (
+    where file_index in (select entries.file_index from entries where entries.closes_the_year) and exists (
         select 1 from entries
         where entries.closes_the_year
             and entries.file_index = lines.file_index
