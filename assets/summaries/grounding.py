@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _MONTHS = {
     "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fevr": 2, "mars": 3, "avril": 4, "avr": 4,
@@ -260,11 +261,15 @@ def _key_unit(key: str) -> str | None:
     return None
 
 
-def find_tokens(text: str) -> list[Token]:
+# The same texts come back client after client (labels, notes, the template's fixed sentences): 1 000 clients'
+# facts and summaries made 88 000 calls on 5 400 distinct texts, 3.3 s of the summaries step at 10 M lines.
+# Tokens are frozen, so the cached tuple can be shared; the bound keeps memory flat on any firm.
+@lru_cache(maxsize=1 << 16)
+def find_tokens(text: str) -> tuple[Token, ...]:
     """The dates and numbers written in `text`, in reading order. Dates are found first and blanked out (same
     length, so positions hold) before numbers are read, then numbers in words."""
     if not _DIGIT.search(text) and not _NUMBER_WORD_HINT.search(text):
-        return []  # every date and number form has a digit, but numbers in words: most texts are skipped at once
+        return ()  # every date and number form has a digit, but numbers in words: most texts are skipped at once
     found_at: list[tuple[int, Token]] = []
     for pattern, kind, values in _DATE_PATTERNS:
         def blank(match: re.Match, kind=kind, values=values) -> str:
@@ -298,7 +303,7 @@ def find_tokens(text: str) -> list[Token]:
     for start, end, value in _worded_numbers(words_text):
         unit, sign = _context(text, start, end, None)
         found_at.append((start, Token(text[start:end], "number", frozenset({Decimal(value)}), (), unit, sign)))
-    return [token for _, token in sorted(found_at, key=lambda item: item[0])]
+    return tuple(token for _, token in sorted(found_at, key=lambda item: item[0]))
 
 
 def _number_values(written: str) -> set[Decimal]:
