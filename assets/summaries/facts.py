@@ -198,8 +198,15 @@ class Redactor:
         # 0.25 s so); backtracking into the group keeps the same matches
         names = "|".join(patterns)
         self._names = re.compile(rf"{_NOT_AFTER_LETTER}(?:{names}){_NOT_BEFORE_LETTER}") if patterns else None
+        # A text's redaction depends only on the text and these names, and the same texts come back client after
+        # client (mission titles, account labels): the 10 M bench firm's facts made 22 650 calls on 704 distinct
+        # texts. Bounded, so a firm of any size keeps a flat memory.
+        self._cached = functools.lru_cache(maxsize=1 << 14)(self._redact)
 
     def redact(self, text: str) -> str:
+        return self._cached(text)
+
+    def _redact(self, text: str) -> str:
         # the long digit runs first: a phone pattern would take a piece of an IBAN or a card number
         text = _IBAN.sub(_iban, text)
         text = _NIR.sub(NIR_MARK, text)
