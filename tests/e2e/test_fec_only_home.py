@@ -252,6 +252,11 @@ def test_second_run_loads_nothing_builds_nothing_and_publishes_identical_tables(
     dbt_test = next(name for name in sorted(dbt_checks["marts/fct_indicators_monthly"]) if not name.startswith("gx_"))
     evaluation = latest_check_evaluation(fec_home, ["marts", "fct_indicators_monthly"], dbt_test)
     assert evaluation.metadata[BUILT_BY_RUN].value == first["run_id"]
+    # the Great Expectations suites found the rows the first run validated: its outcome, without loading GX again
+    for table in ("dim_clients", "ingest_files"):
+        gx = latest_check_evaluation(fec_home, ["marts", table], f"gx_{table}")
+        assert gx.passed and gx.metadata["validated_by_run"].value == first["run_id"]
+        assert gx.metadata["expectations"].value > 0
     # the second run's lineage still leads from a published table back to the ledger lines and the landing folder
     (events_file,) = (fec_home / "audit").glob(f"run-*-{second['run_id'][:8]}.lineage.jsonl")
     assert {(WAREHOUSE, "marts.fct_indicators_monthly"), (WAREHOUSE, "raw.fec_lines"),
