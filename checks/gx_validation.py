@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 CHECKS_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("vigie.checks")
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,15 @@ class OutcomeCache:
             return
         entries = self._entries()  # read again: each check of a run records its own table
         entries[table] = {"key": key, "outcome": asdict(outcome), "run_id": run_id}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
-        os.replace(partial, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
+            os.replace(partial, self.path)
+        except OSError as error:  # a full disk: the outcome stands, the next run validates again
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            log.warning("the outcome of the %s suite is not kept for the next run: %s", table, error)
 
     def _entries(self) -> dict:
         try:
@@ -122,13 +129,13 @@ class OutcomeCache:
 
 def validation_key(frame: pd.DataFrame) -> str | None:
     """What a suite's outcome depends on: the frame's columns, types and rows (in any order: every expectation
-    of checks/suites.py is about values, none about their order), the suites' code and the GX version. None when
-    a column's values cannot be hashed (the frame is then always validated)."""
+    of checks/suites.py is about values, none about their order), the suites' code, and the versions of GX and of
+    the pandas it runs on. None when a column's values cannot be hashed (the frame is then always validated)."""
     digest = hashlib.sha256()
     for name in ("suites.py", "gx_validation.py"):
         digest.update((CHECKS_DIR / name).read_bytes())
     try:
-        digest.update(version("great_expectations").encode())
+        digest.update(f"{version('great_expectations')} {pd.__version__}".encode())
     except PackageNotFoundError:
         return None
     digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())

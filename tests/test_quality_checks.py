@@ -69,3 +69,13 @@ def test_an_outcome_is_reused_only_for_the_rows_and_suite_it_was_computed_on(tmp
     cache.record("dim_clients", key, outcome, "run-2")
     assert cache.outcome("dim_clients", key) == (outcome, "run-2")
     assert outcome.blocking  # the outcome kept is the failing one, not a pass
+
+
+def test_an_outcome_that_cannot_be_written_fails_nothing(tmp_path, caplog):
+    (tmp_path / "warehouse").write_text("a file where the folder should be", encoding="utf-8")
+    cache = OutcomeCache(tmp_path / "warehouse" / "gx_outcomes.json")
+    frame = clients(["firm"])
+    outcome = validate_frame(frame, "dim_clients", dim_clients_expectations())
+    cache.record("dim_clients", validation_key(frame), outcome, "run-1")
+    assert cache.outcome("dim_clients", validation_key(frame)) is None
+    assert "not kept for the next run" in caplog.text
