@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,8 @@ from sqlglot.errors import SqlglotError
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import build_scope
+
+from assets.atomic_files import write_text_atomically
 
 log = logging.getLogger("vigie.lineage")
 
@@ -109,10 +110,7 @@ class ColumnLineageCache:
         return found
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(self._entries, sort_keys=True), encoding="utf-8")
-        os.replace(partial, self.path)
+        write_text_atomically(self.path, json.dumps(self._entries, sort_keys=True))
 
 
 def _cache_key(compiled_sql: str, schemas: Schemas) -> str:

@@ -181,8 +181,8 @@ def print_size(result: dict) -> None:
     print("plain script, each run:                   ", ", ".join(f"{m.seconds:.1f}" for m in result["plains"]))
     ratios = [again.seconds / before.seconds for before, again in result["pairs"]]
     print("pairs (unchanged, re-exported, ratio):    ",
-          "; ".join(f"{before.seconds:.1f}, {again.seconds:.1f}, {again.seconds / before.seconds:.2f}"
-                    for before, again in result["pairs"]))
+          "; ".join(f"{before.seconds:.1f}, {again.seconds:.1f}, {ratio:.2f}"
+                    for (before, again), ratio in zip(result["pairs"], ratios, strict=True)))
     print(f"ratio first run / plain script:            {first.seconds / plain.seconds:6.2f}")
     print(f"ratio unchanged rerun / first run:         {unchanged.seconds / first.seconds:6.2f}")
     print(f"ratio one re-exported / unchanged rerun:   {lower_median(ratios):6.2f} (median pair)")

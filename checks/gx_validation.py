@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import json
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from assets.atomic_files import write_text_atomically
 
 CHECKS_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("vigie.checks")
@@ -88,8 +89,8 @@ class OutcomeCache:
     """The outcome of each suite on the content it last validated, so that a morning whose table came out as the
     day before reports that outcome without loading GX: importing it was 3 to 4 s of a 20 s unchanged run, the
     validation itself a tenth of that. GX is deterministic on a frame, so the outcome is the one a new validation
-    would give. Written whole to a temporary file then renamed: a run killed while writing leaves the previous
-    cache, and an unreadable one only means validating again."""
+    would give. Written whole (assets/atomic_files.py): a run killed while writing leaves the previous cache, and an
+    unreadable one only means validating again."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -109,14 +110,9 @@ class OutcomeCache:
             return
         entries = self._entries()  # read again: each check of a run records its own table
         entries[table] = {"key": key, "outcome": asdict(outcome), "run_id": run_id}
-        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(json.dumps(entries, sort_keys=True), encoding="utf-8")
-            os.replace(partial, self.path)
+            write_text_atomically(self.path, json.dumps(entries, sort_keys=True))
         except OSError as error:  # a full disk: the outcome stands, the next run validates again
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
             log.warning("the outcome of the %s suite is not kept for the next run: %s", table, error)
 
     def _entries(self) -> dict:

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assets.atomic_files import write_text_atomically
 from assets.home import VigieHome
 from assets.settings import Settings, load_settings
 
@@ -138,7 +139,7 @@ def prepare_manifest(home: VigieHome, dbt_vars: str = "{}", *, only_if_stale: bo
             shutil.rmtree(leftover, ignore_errors=True)
         stamp.unlink(missing_ok=True)  # until the new artefacts are all in place
         _parse_into(home, dbt_vars)
-        _write_atomically(stamp, fingerprint)
+        write_text_atomically(stamp, fingerprint)
     return manifest
 
 
@@ -207,13 +208,7 @@ def needs_full_refresh(home: VigieHome) -> bool:
 
 
 def record_incremental_build(home: VigieHome) -> None:
-    _write_atomically(home.dbt_target.parent / INCREMENTAL_STAMP, project_fingerprint())
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_text_atomically(home.dbt_target.parent / INCREMENTAL_STAMP, project_fingerprint())
 
 
 def _newest_project_change() -> float:

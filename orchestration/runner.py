@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from assets.alerts import record_run_failure
+from assets.atomic_files import write_text_atomically
 from assets.home import VigieHome
 from assets.ingest.registry import current_problems
 from orchestration.dbt_project import prepare_manifest
@@ -76,9 +77,7 @@ def _write_instance_settings(dagster_home: Path) -> None:
     current = yaml.safe_load(settings_file.read_text(encoding="utf-8")) if settings_file.exists() else None
     wanted = {**(current or {}), **DAGSTER_INSTANCE_SETTINGS, "event_log_storage": _event_log_storage(dagster_home)}
     if current != wanted:
-        partial = settings_file.with_name(f".dagster.yaml.{os.getpid()}.tmp")
-        partial.write_text(yaml.safe_dump(wanted, sort_keys=False), encoding="utf-8")
-        os.replace(partial, settings_file)
+        write_text_atomically(settings_file, yaml.safe_dump(wanted, sort_keys=False))
 
 
 def run_pipeline(home: VigieHome, *, as_of: date | None = None, select: str | None = None, full_refresh: bool = False,
