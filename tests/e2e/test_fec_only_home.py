@@ -315,6 +315,9 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     # CRM's, dim_clients and the marts that read it) are kept too.
     assert ("dbt build: build gates as they were (intermediate.int_clients__keys,"
             " intermediate.int_fec__client_ledger_span): the ") in log, log
+    # ... and the step built what reads the ledger in one dbt invocation, not waiting for the gates first (the
+    # second "finished" is the outputs step's)
+    assert log.count("dbt build: finished,") == 2, log
 
     before, after = audit_manifests(fec_home)[-2:]
     kept = after["tables_kept_from_run"]
@@ -383,8 +386,17 @@ def test_a_ledger_of_a_new_company_builds_what_reads_the_companies_too(fec_home,
     log = capfd.readouterr().err
     assert "dbt build: build gate changed (intermediate.int_clients__keys, intermediate.int_fec__client_ledger_span):" \
         " building the " in log, log
+    # The first invocation built rpt_unmatched_records and tested it against dim_clients as it stood, without C: the
+    # relationship test failed there, and passes now that both were built again.
+    assert ", and again the " in log, log
+    relationship = "relationships_rpt_unmatched_records_v1_client_id__client_id__ref_dim_clients_"
+    assert latest_check_evaluation(fec_home, ["marts", "rpt_unmatched_records"], relationship).passed
 
     before, after = audit_manifests(fec_home)[-2:]
+    with dg.DagsterInstance.from_config(str(fec_home / ".dagster")) as instance:
+        reported = [entry.dagster_event.event_specific_data.asset_check_key.name for entry in instance.all_logs(
+            after["run_id"], of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION})]
+    assert reported.count(relationship) == 1  # once, from the invocation that read both tables as built
     kept = after["tables_kept_from_run"]
     assert kept.get("staging/stg_crm__companies") == before["run_id"]
     assert not {"intermediate/int_clients__keys", "intermediate/int_crm__accounts", "marts/fct_deals",
