@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.dbt_assets import BUILT_BY_RUN
+from orchestration.dbt_assets import BUILT_BY_RUN, VIEW_DEFINED_BY_RUN
 from tests.e2e.conftest import query, run_vigie_in_process
 
 HEADER_18 = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
@@ -334,6 +334,13 @@ def test_a_re_exported_ledger_builds_what_reads_the_ledger_and_keeps_the_rest(fe
     built = {"marts/fct_indicators_monthly", "intermediate/int_fec__account_monthly",
              "intermediate/int_clients__keys", "intermediate/int_fec__client_ledger_span"}
     assert not built & set(kept)
+    # The staging views that read the ledger are not created again (same SQL, no rows of their own): reported with
+    # the run that defined them, and not as kept, since what they show changed; their tests ran again.
+    view = latest_materialization(fec_home, ["staging", "stg_ingest__files"])
+    assert view.metadata[VIEW_DEFINED_BY_RUN].value == before["run_id"]
+    assert BUILT_BY_RUN not in view.metadata and "staging/stg_ingest__files" not in kept
+    view_test = "not_null_stg_ingest__files_file_path"
+    assert BUILT_BY_RUN not in latest_check_evaluation(fec_home, ["staging", "stg_ingest__files"], view_test).metadata
     assert BUILT_BY_RUN not in latest_materialization(fec_home, ["marts", "fct_indicators_monthly"]).metadata
     cash = query(fec_home / "publish" / "marts.duckdb", "SELECT cash_net FROM fct_indicators_monthly"
                  f" WHERE client_id = '{SIREN_A}' AND month = DATE '2026-02-01'")
