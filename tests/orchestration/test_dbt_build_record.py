@@ -57,17 +57,32 @@ def test_the_raw_layer_fingerprint_moves_with_any_change_of_the_raw_layer(con, c
     assert raw_table_fingerprints(con) != before
 
 
-def test_a_new_file_of_one_source_moves_that_source_s_tables_and_the_ledger_s_not_the_others(con):
+def test_a_new_file_of_one_source_moves_that_source_s_tables_and_the_ledger_not_the_others(con):
     before = raw_table_fingerprints(con)
     con.execute("INSERT INTO raw.ingest_files SELECT * REPLACE ('crm/companies.csv' AS file_path, 'crm' AS source,"
                 " 'b' AS sha256) FROM raw.ingest_files")
     after = raw_table_fingerprints(con)
     moved = {table for table in after if after[table] != before[table]}
-    assert moved == {table for table in after if table.startswith(("crm_", "ingest_"))}
+    # no line of it rejected or flagged: the quarantine tables are as they were
+    assert moved == {table for table in after if table.startswith("crm_")} | {"ingest_files"}
     con.execute("INSERT INTO raw.time_entries (source_format, entry_date, duration_hours, _file_sha256, _source_file,"
                 " _line_number) VALUES ('toggl', DATE '2026-01-02', 1, 'c', 'f', 2)")  # by hand: the count moves
     assert {table for table, hashed in raw_table_fingerprints(con).items() if hashed != after[table]} == {
         "time_entries"}
+
+
+@pytest.mark.parametrize(("change", "table"), [
+    ("INSERT INTO raw.ingest_rejections VALUES ('x', 'b', 3, 'bad date', 'line', 'run-2')", "ingest_rejections"),
+    ("INSERT INTO raw.ingest_flags (file_path, sha256, line_number, column_name, value, rule, detail)"
+     " VALUES ('x', 'b', 3, 'EcritureLib', '=1+1', 'formula_like', 'starts like a formula')", "ingest_flags"),
+])
+def test_a_quarantine_table_moves_with_its_own_rows(con, change, table):
+    before = raw_table_fingerprints(con)
+    con.execute(change)
+    after = raw_table_fingerprints(con)
+    assert {name for name in after if after[name] != before[name]} == {table}
+    con.execute(f"UPDATE raw.{table} SET line_number = 4")  # a row that differs, the count as it was
+    assert raw_table_fingerprints(con)[table] != after[table]
 
 
 INPUTS = BuildInputs(project="p1", dbt_vars="{language: fr}", environment={"VIGIE_AS_OF_DATE": "2026-10-31"},
