@@ -260,8 +260,7 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
     return PartialBuild(frozenset(changed), frozenset(to_build),
                         [_as_view_read_again(output) for output in outputs if key_of[output.output_name] in views],
                         frozenset(behind_gates), frozenset(to_build & _build_gates(project)),
-                        kept=[output for output in outputs
-                              if key_of[output.output_name] not in behind_gates | views],
+                        kept=[output for output in outputs if key_of[output.output_name] not in reading],
                         kept_behind_gates=[output for output in outputs if key_of[output.output_name] in behind_gates],
                         kept_checks=kept_checks)
 
@@ -282,11 +281,12 @@ def _view_keys(project: DbtProject) -> set[dg.AssetKey]:
 
 def _build_partially(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], plan: PartialBuild,
                      vigie: VigieResource, project: DbtProject) -> tuple[list, dict[str, str]]:
-    """Build the plan's tables and their tests in one dbt invocation, reading the tables behind the build gates as
-    they stand. When a gate's content changed, a second invocation builds the tables behind it, the tables of the
-    first that read those again, and the tests of all of them (a test failed by the first because it read a table
-    behind the gate as it was is run again; any other failure is the step's). The tables behind only gates that came
-    out as they were are reported as kept. Returns the events, parents first, and the compiled SQL.
+    """Build the plan's tables, and their tests and those of its views, in one dbt invocation, reading the tables
+    behind the build gates as they stand. When a gate's content changed, a second invocation builds the tables
+    behind it, the tables of the first that read those again, and the tests of all of them (a test failed by the
+    first because it read a table behind the gate as it was is run again; any other failure is the step's). The
+    tables behind only gates that came out as they were are reported as kept. Returns the events, parents first,
+    and the compiled SQL.
 
     The gates seldom move (a re-export brings the same companies and, most mornings, the same months): waiting for
     them before building the rest cost a second dbt invocation on most mornings. One ledger re-exported among 1 000:
