@@ -266,11 +266,12 @@ def _partial_build(context: dg.AssetExecutionContext, vigie: VigieResource, proj
 
 
 def _as_view_read_again(kept: dg.Output) -> dg.Output:
-    """A view's latest materialisation, reported by this run: same definition (and column lineage), new rows."""
+    """A view's latest materialisation, reported by this run: same definition (and column lineage), new rows. The
+    run that created the view is the one that materialisation names, if it was itself a view read again."""
     metadata = {name: value for name, value in kept.metadata.items()
                 if name not in (BUILT_BY_RUN, "Execution Duration")}
-    return dg.Output(None, output_name=kept.output_name,
-                     metadata={**metadata, VIEW_DEFINED_BY_RUN: kept.metadata[BUILT_BY_RUN]})
+    defined_by = kept.metadata.get(VIEW_DEFINED_BY_RUN, kept.metadata[BUILT_BY_RUN])
+    return dg.Output(None, output_name=kept.output_name, metadata={**metadata, VIEW_DEFINED_BY_RUN: defined_by})
 
 
 def _view_keys(project: DbtProject) -> set[dg.AssetKey]:
