@@ -24,3 +24,11 @@
 {% macro fec_client_id(siren_expr, raw_siren_expr, source_file_expr) -%}
     coalesce({{ siren_expr }}, 'fec-' || coalesce(nullif(trim({{ raw_siren_expr }}), ''), {{ source_file_expr }}))
 {%- endmacro %}
+
+
+{#- The client_id and siren columns of a FEC ledger's rows, from the SIREN as the file gave it and the file's path:
+    stg_accounting__fec_lines on each line, int_fec__account_monthly once per summed row. -#}
+{% macro fec_client_columns(raw_siren_expr, source_file_expr) -%}
+    {{ fec_client_id(normalise_siren(raw_siren_expr), raw_siren_expr, source_file_expr) }} as client_id,
+    {{ normalise_siren(raw_siren_expr) }} as siren
+{%- endmacro %}

@@ -25,13 +25,31 @@ aggregated as (
         sum(debit) as debit,
         sum(credit) as credit,
         count(*) as line_count,
-        any_value(client_id) as client_id,
-        any_value(siren) as siren,
+        any_value(siren_as_received) as siren_as_received,
         any_value(closing_date) as closing_date,
         any_value(_source_file) as source_file
     from fec_lines
     group by file_sha256, account_number, month, is_opening
 
+),
+
+identified as (
+
+    -- the client and SIREN of stg_accounting__fec_lines, computed from the file's SIREN as received on these few
+    -- rows: on each line, the SIREN's clean-up was 1.8 s of the model's 2.0 s at 10 M lines
+    select
+        file_sha256,
+        account_number,
+        month,
+        is_opening,
+        debit,
+        credit,
+        line_count,
+        {{ fec_client_columns('siren_as_received', 'source_file') }},
+        closing_date,
+        source_file
+    from aggregated
+
 )
 
-select * from aggregated
+select * from identified

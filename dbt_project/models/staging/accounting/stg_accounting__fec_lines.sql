@@ -17,8 +17,7 @@ renamed as (
     select
 
         ---------- file
-        {{ fec_client_id(normalise_siren('siren'), 'siren', '_source_file') }} as client_id,
-        {{ normalise_siren('siren') }} as siren,
+        {{ fec_client_columns('siren', '_source_file') }},
         siren as siren_as_received,
         closing_date,
 
