@@ -357,3 +357,42 @@ def test_a_single_byte_file_with_cr_lf_ends_is_transcoded_without_rewriting_them
     assert rows(con, "SELECT ecriture_lib, idevise, _line_number FROM raw.fec_lines") == sorted(
         [("Vente été 10 €", None, 2), ("Vente", None, 3)] * 3, key=repr)
 
+
+def test_the_next_batch_is_transcoded_while_duckdb_reads_the_one_before(tmp_path, monkeypatch):
+    """The files of a batch that DuckDB cannot read as they are (ISO-8859-15 here) are copied as UTF-8 by a thread while
+    DuckDB reads the batch before; the copies are removed once read, and every line is loaded as before."""
+    import threading
+
+    import assets.ingest.fec as fec
+
+    accounting = tmp_path / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    sirens = ["552100554", "552100562", "552100570", "552100588", "552100596", "552100604"]
+    for number, siren in enumerate(sirens, start=1):
+        lines = [HEADER, *(line(n, "411000" if n % 2 else "706000", f"Vente été {n} n°{number}", *(
+            ("10,00", "0,00") if n % 2 else ("0,00", "10,00"))) for n in range(1, 201))]
+        (accounting / f"{siren}FEC20241231.txt").write_bytes(("\r\n".join(lines) + "\r\n").encode("iso-8859-15"))
+    size = (accounting / f"{sirens[0]}FEC20241231.txt").stat().st_size
+    copied_by = []
+    transcode = fec.transcode_whole
+    monkeypatch.setattr(fec, "transcode_whole", lambda path, text_format, out: copied_by.append(
+        (path.name[:9], threading.current_thread().name)) or transcode(path, text_format, out))
+    batches = []
+    batch = FecLoader.load_batch
+    monkeypatch.setattr(FecLoader, "load_batch", lambda self, con, versions: batches.append(
+        [v.path.name[:9] for v in versions]) or batch(self, con, versions))
+    scratch = tmp_path / "scratch"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_raw_schema(con)
+    summary = ingest_source(con, tmp_path / "landing", FecLoader(scratch_dir=scratch, chunk_bytes=2 * size + 10),
+                            run_id="run")
+    assert [len(b) for b in batches] == [2, 2, 2]
+    threads = dict(copied_by)
+    assert len(copied_by) == 6 and set(threads) == set(sirens)  # each file copied once
+    assert all(threads[siren].startswith("MainThread") for siren in batches[0])
+    assert all(threads[siren].startswith("fec-copy") for siren in batches[1] + batches[2])
+    assert (summary.rows_loaded, summary.rows_quarantined) == (6 * 200, 0)
+    assert con.execute(
+        "SELECT count(DISTINCT ecriture_lib) FROM raw.fec_lines WHERE ecriture_lib LIKE 'Vente été % n°_'"
+    ).fetchone() == (6 * 200,)
+    assert not any(scratch.rglob("*.txt"))
