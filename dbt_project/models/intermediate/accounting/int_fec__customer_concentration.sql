@@ -57,23 +57,36 @@ customer_sales as (
 
 ),
 
+client_month_indexes as (
+
+    select
+        client_id,
+        month,
+        year(month) * 12 + month(month) as month_index
+    from client_months
+
+),
+
 windowed as (
 
     -- the 12 calendar months ending at each client month, gaps included, like revenue_rolling_12m
     select
-        client_months.client_id,
-        client_months.month,
+        client_month_indexes.client_id,
+        client_month_indexes.month,
+        client_month_indexes.month_index,
         customer_sales.customer_account,
-        min(customer_sales.customer_label) as customer_label,
         sum(customer_sales.invoiced) as invoiced_12m
-    from client_months
+    from client_month_indexes
     inner join customer_sales
         on
-            client_months.client_id = customer_sales.client_id
+            client_month_indexes.client_id = customer_sales.client_id
             and customer_sales.month_index
-            between year(client_months.month) * 12 + month(client_months.month) - 11
-            and year(client_months.month) * 12 + month(client_months.month)
-    group by client_months.client_id, client_months.month, customer_sales.customer_account
+            between client_month_indexes.month_index - 11 and client_month_indexes.month_index
+    group by
+        client_month_indexes.client_id,
+        client_month_indexes.month,
+        client_month_indexes.month_index,
+        customer_sales.customer_account
 
 ),
 
@@ -82,23 +95,68 @@ ranked as (
     select
         client_id,
         month,
+        month_index,
         count(*) as customers_12m,
         sum(invoiced_12m) as customer_invoiced_12m,
-        max_by(customer_account, invoiced_12m) as top_customer_account,
-        max_by(customer_label, invoiced_12m) as top_customer_label,
         max(invoiced_12m) as top_customer_invoiced_12m
     from windowed
-    group by client_id, month
+    group by client_id, month, month_index
+
+),
+
+top_customers as (
+
+    -- the customer with the most sales, the smallest account of those tied: the same figures whichever run (max_by
+    -- took any of them)
+    select
+        ranked.client_id,
+        ranked.month,
+        ranked.month_index,
+        min(windowed.customer_account) as top_customer_account
+    from ranked
+    inner join windowed
+        on
+            ranked.client_id = windowed.client_id
+            and ranked.month = windowed.month
+            and ranked.top_customer_invoiced_12m = windowed.invoiced_12m
+    group by ranked.client_id, ranked.month, ranked.month_index
+
+),
+
+top_customer_labels as (
+
+    -- the top customer's smallest label in the window, read for that customer only: taken for every customer in
+    -- `windowed`, the labels were most of the model's time at 10 M lines (a string aggregate over ten million rows)
+    select
+        top_customers.client_id,
+        top_customers.month,
+        top_customers.top_customer_account,
+        min(customer_sales.customer_label) as top_customer_label
+    from top_customers
+    inner join customer_sales
+        on
+            top_customers.client_id = customer_sales.client_id
+            and top_customers.top_customer_account = customer_sales.customer_account
+            and customer_sales.month_index between top_customers.month_index - 11 and top_customers.month_index
+    group by top_customers.client_id, top_customers.month, top_customers.top_customer_account
 
 ),
 
 final as (
 
     select
-        ranked.*,
+        ranked.client_id,
+        ranked.month,
+        ranked.customers_12m,
+        ranked.customer_invoiced_12m,
+        top_customer_labels.top_customer_account,
+        top_customer_labels.top_customer_label,
+        ranked.top_customer_invoiced_12m,
         {{ share('ranked.top_customer_invoiced_12m', 'ranked.customer_invoiced_12m') }} as top_customer_share_12m,
         changed_clients.files_signature
     from ranked
+    inner join top_customer_labels
+        on ranked.client_id = top_customer_labels.client_id and ranked.month = top_customer_labels.month
     inner join changed_clients on ranked.client_id = changed_clients.client_id
 
 )
