@@ -8,10 +8,10 @@ import shutil
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 from pyhive import hive
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
+from tests.spark.thrift_server import build_through_server_faults
 
 # each macro, on values chosen where the engines could differ: ties and order of fields, a 30 February, a
 # partial match, the end of a month
@@ -67,8 +67,9 @@ def probe_project(tmp_path_factory, spark_port):
 
 
 def _build(root, target: str) -> None:
-    result = dbtRunner().invoke(["build", "--project-dir", str(root), "--profiles-dir", str(root), "--target", target,
-                                 "--target-path", str(root / f"target-{target}"), "--log-path", str(root / "logs")])
+    paths = ["--project-dir", str(root), "--profiles-dir", str(root), "--target", target,
+             "--target-path", str(root / f"target-{target}"), "--log-path", str(root / "logs")]
+    result, _ = build_through_server_faults(["build", *paths], ["retry", *paths])
     assert result.success, result.exception
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 from pyhive import hive
 
 from assets.raw_layer import export_to_parquet, spark_registration
 from orchestration.dbt_project import DBT_PROJECT_DIR
+from tests.spark.thrift_server import SERVER_FAULTS, build_through_server_faults
 
 VIGIE = Path(sys.executable).parent / "vigie"
 SPARK_SKIPS_TESTS = ("not_null", "unique")  # dbt's generic tests that take a column and no SQL (docstring)
@@ -72,16 +72,8 @@ def spark_build(demo_warehouse, spark_port, tmp_path_factory, monkeypatch_module
              "--log-path", str(root / "logs")]
     build = ["build", "--target", "spark", "--exclude-resource-type", "unit_test",
              "--exclude", *(f"test_name:{name}" for name in SPARK_SKIPS_TESTS), *paths]
-    result = dbtRunner().invoke(build)
-    tests_run = _tests_run(result)
-    for _ in range(SERVER_FAULT_ATTEMPTS):
-        if result.success or not _only_server_faults(result):
-            break
-        if result.result is None:  # the fault came before any node ran (dbt's relation cache): the build again
-            result = dbtRunner().invoke(build)
-            tests_run = _tests_run(result)
-        else:  # `dbt retry` runs again what failed, and only that
-            result = dbtRunner().invoke(["retry", "--target", "spark", *paths])
+    result, built = build_through_server_faults(build, ["retry", "--target", "spark", *paths])
+    tests_run = frozenset(r.node.unique_id for r in (built.result or []) if r.node.resource_type == "test")
     failed = [(r.node.unique_id, r.message) for r in (result.result or []) if r.status in ("error", "fail")]
     assert result.success, (failed, result.exception)
     return SparkBuild(json.loads((root / "target" / "manifest.json").read_text(encoding="utf-8")), tests_run)
@@ -97,28 +89,6 @@ def _test_names(manifest: dict, test_ids) -> Counter:
     """Generic test name ("singular" for a singular test) -> how many of these tests have it."""
     return Counter((manifest["nodes"][test_id].get("test_metadata") or {}).get("name", "singular")
                    for test_id in test_ids)
-
-
-# pyspark's jars lack Hive's LLAP classes: now and then the Thrift Server fails to close a session with this
-# error (seen once in five full runs), and dbt-spark reports it against the model that session ran, or, when a
-# session of dbt's relation cache meets it, dbt stops before any node.
-SERVER_FAULTS = ("NoClassDefFoundError",)
-
-
-SERVER_FAULT_ATTEMPTS = 3
-
-
-def _only_server_faults(result) -> bool:
-    """The build failed for the local server's own fault alone, not the SQL's: at a node, or before any (result.result
-    is None: dbt's relation cache closed its sessions with the fault)."""
-    if result.result is None:
-        return any(fault in str(result.exception) for fault in SERVER_FAULTS)
-    failures = [r for r in result.result if r.status in ("error", "fail")]
-    return bool(failures) and all(any(fault in (r.message or "") for fault in SERVER_FAULTS) for r in failures)
-
-
-def _tests_run(result) -> frozenset[str]:
-    return frozenset(r.node.unique_id for r in (result.result or []) if r.node.resource_type == "test")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 SPARK_VENV = REPOSITORY / ".venv-spark"
 STARTUP_SECONDS = 120  # 16 s on this 2-core machine
@@ -66,3 +68,32 @@ def thrift_server(workdir: Path):
         os.killpg(process.pid, 9)  # the JVM and whatever spark-submit started
         process.wait()
         log.close()
+
+
+# pyspark's jars lack Hive's LLAP classes: now and then the Thrift Server fails to close a session with this
+# error (seen once in five full runs). dbt-spark reports it against the model that session ran, or, when a session
+# of dbt's relation cache meets it, dbt stops before any node.
+SERVER_FAULTS = ("NoClassDefFoundError",)
+SERVER_FAULT_ATTEMPTS = 3
+
+
+def build_through_server_faults(build: list[str], retry: list[str]) -> tuple[dbtRunnerResult, dbtRunnerResult]:
+    """`dbt build` on the server, run again while it fails for the server's own fault alone, not the SQL's: `retry`
+    (`dbt retry`) when nodes failed, the build again when none ran. The last result, and the last build's."""
+    result = built = dbtRunner().invoke(build)
+    for _ in range(SERVER_FAULT_ATTEMPTS):
+        if result.success or not only_server_faults(result):
+            break
+        if result.result is None:
+            result = built = dbtRunner().invoke(build)
+        else:
+            result = dbtRunner().invoke(retry)
+    return result, built
+
+
+def only_server_faults(result: dbtRunnerResult) -> bool:
+    """The invocation failed for the server's fault alone: at its nodes, or before any (result.result is None)."""
+    if result.result is None:
+        return any(fault in str(result.exception) for fault in SERVER_FAULTS)
+    failures = [r for r in result.result if r.status in ("error", "fail")]
+    return bool(failures) and all(any(fault in (r.message or "") for fault in SERVER_FAULTS) for r in failures)
