@@ -74,14 +74,15 @@ def thrift_server(workdir: Path):
 # error (seen once in five full runs). dbt-spark reports it against the model that session ran, or, when a session
 # of dbt's relation cache meets it, dbt stops before any node.
 SERVER_FAULTS = ("NoClassDefFoundError",)
-SERVER_FAULT_ATTEMPTS = 3
+SERVER_FAULT_RETRIES = 3  # invocations after the first build, at most
 
 
 def build_through_server_faults(build: list[str], retry: list[str]) -> tuple[dbtRunnerResult, dbtRunnerResult]:
     """`dbt build` on the server, run again while it fails for the server's own fault alone, not the SQL's: `retry`
-    (`dbt retry`) when nodes failed, the build again when none ran. The last result, and the last build's."""
+    (`dbt retry`) when nodes failed, the build again when none ran, SERVER_FAULT_RETRIES times at most. The last
+    result, and the last build's."""
     result = built = dbtRunner().invoke(build)
-    for _ in range(SERVER_FAULT_ATTEMPTS):
+    for _ in range(SERVER_FAULT_RETRIES):
         if result.success or not only_server_faults(result):
             break
         if result.result is None:
