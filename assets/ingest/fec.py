@@ -180,17 +180,18 @@ class FecLoader:
                               for index, (v, p) in enumerate(zip(versions, plain, strict=True))])
         loader = _LayoutLoader(con, layout)
         copies = self._copies  # made by plan_batches, which planned these versions
+        next_batch = copies.after(versions)
         try:
             sources = []
             for index, (version, file) in enumerate(zip(versions, plain, strict=True)):
                 read_path = version.path if file.in_place else copies.take(version, file.text_format)
                 sources.append((index, str(read_path), 1, file.header_line))
-            if next_batch := copies.after(versions):
+            if next_batch:
                 copies.start([(v, self._planned[v.file_path]) for v in next_batch if v.file_path in self._planned])
             loader.load(sources)
         finally:
             copies.forget(versions)
-            if not copies.after(versions):
+            if not next_batch:
                 copies.close()  # the plan's last batch
         stats = _batch_stats(con)
         _drop_work_tables(con)
@@ -275,7 +276,7 @@ class _CopiesAhead:
         self.batches = batches  # the batches of several files, in the order they are read
         self.folder: Path | None = None
         self.pool: ThreadPoolExecutor | None = None
-        self.made: dict[str, Future] = {}  # file_path -> its copy's path, once written
+        self.made: dict[str, Future] = {}  # file_path -> the copy under way (its result: the copy's path)
 
     def after(self, versions: list) -> list | None:
         """The batch planned after `versions`, if any."""
