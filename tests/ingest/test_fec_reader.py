@@ -15,6 +15,7 @@ import pytest
 
 from assets.ingest.fec import FecLoader
 from assets.ingest.fec_layout import parse_file_name
+from assets.ingest.fec_text import sniff_text_format
 from assets.ingest.raw_tables import create_raw_schema
 from assets.ingest.registry import FileRejected, FileReport, file_sha256, ingest_source
 
@@ -186,6 +187,22 @@ def test_line_ends_split_across_chunks_keep_line_numbers_exact(tmp_path, newline
     assert sum(loaded.column("debit")) == sum(Decimal(f"{n}.{n:02d}") for n in range(1, 31))
     assert set(loaded.column("ecriture_lib")) == {f"Facture {n} réglée" for n in range(1, 31)}
     assert not list((tmp_path / "scratch").glob("*")), "chunk files are removed"
+
+
+@pytest.mark.parametrize(("data", "block", "line_ending", "only_crlf"), [
+    (b"a\r\nb\r\n", 64, "CRLF", True),
+    (b"a\r\nb\r\n", 2, "CR", False),  # the first CR LF cut by the block's end: read as a lone CR, to be safe
+    (b"a\r\nb\r\n", 3, "CRLF", True),
+    (b"a\r\r\nb", 64, "CRCRLF", False),
+    (b"a\rb\rc", 64, "CR", False),
+    (b"a\nbc\rd", 4, "LF", False),  # a CR past the first block: LF ends, but transcoded all the same
+    (b"a\nb\n", 64, "LF", True),
+])
+def test_line_ends_are_sniffed_block_by_block(tmp_path, data, block, line_ending, only_crlf):
+    path = tmp_path / NAME
+    path.write_bytes(data)
+    sniffed = sniff_text_format(path, block)
+    assert (sniffed.line_ending, sniffed.only_crlf) == (line_ending, only_crlf)
 
 
 def test_encoding_is_chosen_over_the_whole_file(tmp_path):
