@@ -6,8 +6,13 @@ event it writes. A Vigie run writes about 1 400 events (each dbt model is an ass
 each has its planned, output and result events), some of them twice (run database and index). Profiled on the
 three-file home (py-spy), writing events took 8.9 s of a 55 s run; with a pool per database file the whole run went
 from 39.7 to 35.5 s. Dagster also asks, before each asset check's event, whether the index has the checks' table,
-through a new engine each time (0.5 s of CPU a run): a table found stays found. Everything else (schema, sharding,
-WAL journal, locking, watching) is Dagster's own code.
+through a new engine each time (0.5 s of CPU a run): a table found stays found.
+
+Its connections write with `synchronous=NORMAL`: in WAL mode, SQLite then syncs the log at checkpoints, not at every
+commit, and a power cut can lose the last events but never corrupt the file. The warehouse is what a run's tables are;
+a run that lost the events of tables it built builds them again the next morning (orchestration/dbt_assets.py:
+_latest_results). Storing an event: 0.55-0.67 ms -> 0.27-0.41 ms, for about 1 500 commits a run (events and index).
+Everything else (schema, sharding, WAL journal, locking, watching) is Dagster's own code.
 
 Configured by the home's dagster.yaml (orchestration/runner.py), so the webserver and the daemon use it too.
 """
@@ -22,7 +27,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 # The run being written and the index are the two files in use; older runs are read now and then (the UI).
@@ -43,8 +48,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)  # Dagster's builds its own class, whatever cls is
 
     def _engine(self, shard: str) -> Engine:
-        engine = self._engines.pop(shard, None) or create_engine(
-            self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = self._engines.pop(shard, None) or _synced_at_checkpoints(create_engine(
+            self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}))
         self._engines[shard] = engine  # most recently used last
         while len(self._engines) > OPEN_DATABASES:
             self._engines.popitem(last=False)[1].dispose()
@@ -87,3 +92,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
+
+def _synced_at_checkpoints(engine: Engine) -> Engine:
+    """Every connection of the engine commits without syncing the WAL file (see the module's docstring)."""
+    event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA synchronous=NORMAL"))
+    return engine

@@ -85,3 +85,13 @@ def test_a_table_found_in_the_index_is_not_looked_up_again_but_a_missing_one_is(
     storage.wipe()
     assert storage.supports_asset_checks and lookups.count("asset_check_executions") == 2  # wiped: asked again
     storage.dispose()
+
+
+def test_events_are_committed_without_a_sync_each_and_still_read_back(tmp_path):
+    storage = PooledSqliteEventLogStorage(str(tmp_path))
+    storage.store_event(_entry("run-a", "started"))
+    with storage.run_connection("run-a") as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL; SQLite's default: 2, FULL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"  # where NORMAL is safe
+    assert [e.user_message for e in SqliteEventLogStorage(str(tmp_path)).get_logs_for_run("run-a")] == ["started"]
+    storage.dispose()
