@@ -133,42 +133,63 @@ class FecLoader:
         database file and writes them all to the WAL at commit, then again at the checkpoint: at 10 M lines,
         with 140 re-exports spread over 27 batches, every batch paid that."""
         batches: list[list] = []
-        rounds: dict[tuple, list] = {}  # (siren, closing date) -> its versions, oldest export first
+        ledgers: dict[tuple, list] = {}  # (siren, closing date) -> its versions
         for version in versions:
             plain = _plain_file(version.path, self.chunk_bytes)
             if plain is None:
                 batches.append([version])
                 continue
             self._planned[version.file_path] = plain
-            rounds.setdefault((plain.name.siren, plain.name.closing_date), []).append(version)
-        by_round: list[list] = []
-        for ledger_versions in rounds.values():
+            ledgers.setdefault((plain.name.siren, plain.name.closing_date), []).append(version)
+        for ledger_versions in ledgers.values():
             # stable: with equal times, the version listed later is loaded later and stays the newest, as before
             ledger_versions.sort(key=lambda v: self._planned[v.file_path].modified_ns)
-            for position, version in enumerate(ledger_versions):
-                if position == len(by_round):
-                    by_round.append([])
-                by_round[position].append(version)
-        for round_versions in by_round:
-            batches += self._batches_by_header(round_versions)
+        batches += self._batches_by_header(ledgers)
         if self._copies:  # a batch that failed is planned again: what was copied ahead of it is made again
             self._copies.close()
         self._copies = _CopiesAhead(lambda: self._work_dir("fec_ahead_"), [b for b in batches if len(b) > 1])
         return batches
 
-    def _batches_by_header(self, versions: list) -> list[list]:
-        """Versions sharing a header, in batches of at most `chunk_bytes` of text."""
-        groups: dict[str, list] = {}
-        batches: list[list] = []
-        for version in versions:
-            plain = self._planned[version.file_path]
-            group = groups.setdefault(plain.header, [])
-            if group and sum(self._planned[v.file_path].size for v in group) + plain.size > self.chunk_bytes:
-                batches.append(list(group))
-                group.clear()
-            group.append(version)
-        batches += [group for group in groups.values() if group]
-        return batches
+    def _batches_by_header(self, ledgers: dict[tuple, list]) -> list[list]:
+        """Versions sharing a header, in batches of at most `chunk_bytes` of text, each ledger's versions in
+        batches of their own and in export order.
+
+        The first versions of every ledger are placed first (those of the re-exported ledgers leading), then the
+        second versions, and so on. A later version joins the open batch of its header unless the version before
+        it is in a batch still open: that batch is closed first, so the two never share one and the earlier loads
+        first. Planning each round apart left a small batch per header and round at the end of the load (12 of
+        the 10 M-line bench's 33 statements, 5.6 s for its last 127 MB, against 1.1 s for 63 MB in a full batch)."""
+        by_round: list[list] = []
+        previous: dict[str, str] = {}  # file_path -> that of the version of its ledger exported just before
+        for ledger_versions in sorted(ledgers.values(), key=len, reverse=True):  # stable: landing order otherwise
+            for position, version in enumerate(ledger_versions):
+                if position == len(by_round):
+                    by_round.append([])
+                by_round[position].append(version)
+                if position:
+                    previous[version.file_path] = ledger_versions[position - 1].file_path
+        planned: list[list] = []
+        open_batches: dict[str, list] = {}  # header -> its batch being filled
+        open_sizes: dict[str, int] = {}  # header -> the bytes of its open batch
+        open_batch_of: dict[str, str] = {}  # file_path -> the header of the open batch holding it
+
+        def close(header: str) -> None:
+            batch = open_batches.pop(header)
+            del open_sizes[header]
+            for held in batch:
+                del open_batch_of[held.file_path]
+            planned.append(batch)
+
+        for version in (version for round_versions in by_round for version in round_versions):
+            header, size = self._planned[version.file_path].header, self._planned[version.file_path].size
+            if (earlier := open_batch_of.get(previous.get(version.file_path, ""))) is not None:
+                close(earlier)
+            if header in open_batches and open_sizes[header] + size > self.chunk_bytes:
+                close(header)
+            open_batches.setdefault(header, []).append(version)
+            open_sizes[header] = open_sizes.get(header, 0) + size
+            open_batch_of[version.file_path] = header
+        return planned + list(open_batches.values())
 
     def load_batch(self, con, versions: list) -> dict[str, FileReport]:
         """Load files planned together by plan_batches (same header): one parse statement, one insert, per-file

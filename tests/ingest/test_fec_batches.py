@@ -236,6 +236,22 @@ def test_a_re_export_never_shares_a_batch_with_the_version_it_replaces(tmp_path)
                        ["552100554FEC20241231_export-202502.txt"]]
 
 
+def test_a_re_export_fills_the_open_batch_of_its_header_when_its_original_is_in_a_closed_one(tmp_path):
+    """Re-exports do not make batches of their own at the end of the load: one joins the batch being filled for
+    its header when the version it replaces was read by an earlier batch (here, two files fill a batch)."""
+    accounting = tmp_path / "accounting"
+    accounting.mkdir()
+    _export(accounting / "552100554FEC20241231.txt", 1, 10, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "732829320FEC20241231.txt", 2, 10, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "775672272FEC20241231.txt", 3, 10, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "552100554FEC20241231_v2.txt", 4, 10, exported_at=2_000_000_000 * 10**9)
+    two_files = 2 * max(path.stat().st_size for path in accounting.iterdir())
+    versions = [_Version(path, f"accounting/{path.name}", path.name) for path in sorted(accounting.iterdir())]
+    batches = [[v.path.name for v in batch] for batch in FecLoader(chunk_bytes=two_files).plan_batches(versions)]
+    assert batches == [["552100554FEC20241231.txt", "732829320FEC20241231.txt"],
+                       ["775672272FEC20241231.txt", "552100554FEC20241231_v2.txt"]]
+
+
 def test_a_first_load_with_re_exports_writes_the_ledger_to_the_database_file_not_the_wal(tmp_path):
     """DuckDB writes the rows of a large insert straight to the database file, unless the same transaction
     removes some of them: then the commit writes them all to the WAL (and a checkpoint writes them again). A
