@@ -182,8 +182,8 @@ class FecLoader:
 
         for version in (version for round_versions in by_round for version in round_versions):
             header, size = self._planned[version.file_path].header, self._planned[version.file_path].size
-            if (earlier := open_batch_of.get(previous.get(version.file_path, ""))) is not None:
-                close(earlier)
+            if version.file_path in previous and previous[version.file_path] in open_batch_of:
+                close(open_batch_of[previous[version.file_path]])  # the version it replaces loads first
             if header in open_batches and open_sizes[header] + size > self.chunk_bytes:
                 close(header)
             open_batches.setdefault(header, []).append(version)
