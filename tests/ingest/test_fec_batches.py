@@ -252,6 +252,39 @@ def test_a_re_export_fills_the_open_batch_of_its_header_when_its_original_is_in_
                        ["775672272FEC20241231.txt", "552100554FEC20241231_v2.txt"]]
 
 
+def test_a_re_export_in_another_layout_still_loads_after_the_version_it_replaces(tmp_path):
+    """A ledger first exported tab-separated, then twice with pipes: its pipe versions fill the pipe batches, yet
+    the tab version's batch is closed before its re-export joins one, so each version loads after the one before,
+    and ends superseded by the next, as on three mornings."""
+    accounting = tmp_path / "landing" / "accounting"
+    accounting.mkdir(parents=True)
+    day = 10**9 * 86_400
+    _export(accounting / "552100554FEC20241231_v1.txt", 1, 10, exported_at=1_900_000_000 * 10**9)
+    tab = accounting / "552100554FEC20241231_v1.txt"
+    tab.write_text(tab.read_text(encoding="utf-8").replace("|", "\t"), encoding="utf-8")
+    os.utime(tab, ns=(1_900_000_000 * 10**9, 1_900_000_000 * 10**9))
+    _export(accounting / "552100554FEC20241231_v2.txt", 2, 10, exported_at=1_900_000_000 * 10**9 + day)
+    _export(accounting / "552100554FEC20241231_v3.txt", 3, 10, exported_at=1_900_000_000 * 10**9 + 2 * day)
+    _export(accounting / "732829320FEC20241231_v1.txt", 4, 10, exported_at=1_900_000_000 * 10**9)
+    _export(accounting / "732829320FEC20241231_v2.txt", 5, 10, exported_at=1_900_000_000 * 10**9 + day)
+    _export(accounting / "775672272FEC20241231.txt", 6, 10, exported_at=1_900_000_000 * 10**9)
+    two_files = 2 * max(path.stat().st_size for path in accounting.iterdir())
+    versions = [_Version(path, f"accounting/{path.name}", path.name) for path in sorted(accounting.iterdir())]
+    batches = [[v.path.name for v in batch] for batch in FecLoader(chunk_bytes=two_files).plan_batches(versions)]
+    assert batches == [["552100554FEC20241231_v1.txt"],
+                       ["732829320FEC20241231_v1.txt", "775672272FEC20241231.txt"],
+                       ["552100554FEC20241231_v2.txt", "732829320FEC20241231_v2.txt"],
+                       ["552100554FEC20241231_v3.txt"]]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_raw_schema(con)
+    ingest_source(con, tmp_path / "landing", FecLoader(chunk_bytes=two_files), run_id="run")
+    assert con.execute("SELECT file_path, status, superseded_by FROM raw.ingest_files WHERE client_id = '552100554'"
+                       " ORDER BY file_path").fetchall() == [
+        ("accounting/552100554FEC20241231_v1.txt", "superseded", "accounting/552100554FEC20241231_v2.txt"),
+        ("accounting/552100554FEC20241231_v2.txt", "superseded", "accounting/552100554FEC20241231_v3.txt"),
+        ("accounting/552100554FEC20241231_v3.txt", "loaded", None)]
+
+
 def test_a_first_load_with_re_exports_writes_the_ledger_to_the_database_file_not_the_wal(tmp_path):
     """DuckDB writes the rows of a large insert straight to the database file, unless the same transaction
     removes some of them: then the commit writes them all to the WAL (and a checkpoint writes them again). A
