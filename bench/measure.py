@@ -1,13 +1,20 @@
-"""Run one command; return its wall time, its process tree's peak memory, and the memory curve over time.
+"""Run one command; return its wall time, the CPU time of its process tree, its peak memory, and the memory curve
+over time.
 
 Memory is the resident set of the whole tree (Vigie and the dbt processes it starts), read from /proc every
 quarter of a second: the curve lets bench.run give each pipeline stage its own peak.
+
+CPU time is user + system time of the command and of every process under it that was waited for (dbt's forks are
+reaped by the run's dbt server, which the run reaps): the work done, whatever else the machine was doing. On a
+shared machine the wall time of one run varies by tens of percent from one minute to the next; its CPU time much
+less, so a change that does less work shows in it even when the wall times overlap.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -25,6 +32,7 @@ class Measurement:
     seconds: float
     peak_mb: int
     started_at: float  # time.time() when the command started
+    cpu_seconds: float = 0.0  # user + system time of the process tree
     samples: list[tuple[float, float]] = field(default_factory=list)  # (time.time(), tree RSS in MB)
 
     def peak_between(self, start: float, end: float) -> int:
@@ -36,6 +44,7 @@ class Measurement:
 
 
 def measure(command: list[str], stdout=subprocess.DEVNULL) -> Measurement:
+    cpu_before = _reaped_children_cpu_seconds()
     started_at, started = time.time(), time.perf_counter()
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
     samples: list[tuple[float, float]] = []
@@ -53,7 +62,14 @@ def measure(command: list[str], stdout=subprocess.DEVNULL) -> Measurement:
     sampler.join()
     elapsed = time.perf_counter() - started
     return Measurement(code, round(elapsed, 2), round(max((mb for _, mb in samples), default=0)), started_at,
-                       samples)
+                       cpu_seconds=round(_reaped_children_cpu_seconds() - cpu_before, 2), samples=samples)
+
+
+def _reaped_children_cpu_seconds() -> float:
+    """User + system time of this process's children that have ended and been waited for, and of theirs: the bench
+    runs one command at a time, so the difference around a command is that command's tree."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _tree_rss_mb(root: int) -> float:
@@ -79,7 +95,8 @@ def _tree_rss_mb(root: int) -> float:
 
 def main() -> None:
     result = measure(sys.argv[1:], stdout=None)
-    print(json.dumps({"exit_code": result.exit_code, "seconds": result.seconds, "peak_rss_mb": result.peak_mb}))
+    print(json.dumps({"exit_code": result.exit_code, "seconds": result.seconds, "cpu_seconds": result.cpu_seconds,
+                      "peak_rss_mb": result.peak_mb}))
 
 
 if __name__ == "__main__":

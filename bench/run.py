@@ -9,7 +9,8 @@ tens of percent from one minute to the next, so every ratio is a median of `--re
 after the other: the plain script then a first run (from an empty warehouse each time, on the same files), and an
 unchanged rerun then a rerun after one ledger is re-exported. Each run is broken into its
 pipeline stages (from the run's own Dagster event log) with the wall time and the peak memory of the process tree
-during the stage.
+during the stage. Each run also gives its CPU time (user + system, every process of the run), and the first-run
+ratio is given in CPU time too: the work done, which the machine's other tenants change far less than the wall time.
 Then the rules engine alone on 10 000 clients (bench/rules.py). Not run by CI (it takes minutes): `make bench`
 runs it and the figures go into the closing notes.
 """
@@ -183,7 +184,7 @@ def print_size(result: dict) -> None:
     for stage, seconds, peak in result["stages"]:
         seconds_again, peak_again = again.get(stage, (0.0, 0))
         print(f"{stage:<42} {seconds:>10.1f} {peak:>8} {seconds_again:>10.1f} {peak_again:>8}")
-    print(f"{'run':<52} {'seconds':>8} {'peak MB':>8} {'exit':>5}")
+    print(f"{'run':<52} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} {'exit':>5}")
     open_years = f"{result['reexported']} open-year ledgers re-exported"
     repeat = len(result["pairs"])
     for label, m in ((f"vigie run, first (median of {repeat})", first),
@@ -191,7 +192,7 @@ def print_size(result: dict) -> None:
                      (f"vigie run, one ledger re-exported (median of {repeat})", one_file),
                      (f"vigie run, {open_years}", result["open_years"]),
                      (f"plain DuckDB script, same files (median of {repeat})", plain)):
-        print(f"{label:<52} {m.seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
+        print(f"{label:<52} {m.seconds:>8.1f} {m.cpu_seconds:>8.1f} {m.peak_mb:>8} {m.exit_code:>5}")
     first_ratios = [run.seconds / plain.seconds for plain, run in result["firsts"]]
     print("first runs (plain script, first, ratio):  ",
           "; ".join(f"{plain.seconds:.1f}, {run.seconds:.1f}, {ratio:.2f}"
@@ -201,6 +202,11 @@ def print_size(result: dict) -> None:
           "; ".join(f"{before.seconds:.1f}, {again.seconds:.1f}, {ratio:.2f}"
                     for (before, again), ratio in zip(result["pairs"], ratios, strict=True)))
     print(f"ratio first run / plain script:            {lower_median(first_ratios):6.2f} (median pair)")
+    # the same pairs in CPU time (all processes, user + system): the work each does, steadier than the wall time on
+    # a shared machine
+    cpu_ratios = [run.cpu_seconds / plain.cpu_seconds for plain, run in result["firsts"] if plain.cpu_seconds]
+    if cpu_ratios:
+        print(f"ratio first run / plain script, CPU time:  {lower_median(cpu_ratios):6.2f} (median pair)")
     print(f"ratio unchanged rerun / first run:         {unchanged.seconds / first.seconds:6.2f}")
     print(f"ratio one re-exported / unchanged rerun:   {lower_median(ratios):6.2f} (median pair)")
 
