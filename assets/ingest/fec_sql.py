@@ -10,6 +10,8 @@ separators are assumed to sit inside a label, and the first label whose merge re
 
 from __future__ import annotations
 
+import re
+
 from assets.ingest.fec_layout import FEC_FIELDS, REPAIRABLE_LABELS, FecLayout
 from assets.ingest.raw_tables import FEC_LINES
 
@@ -37,6 +39,14 @@ SENS_CREDIT = "('C', 'CREDIT', 'CRÉDIT', '-1')"
 
 def _literal(text: str) -> str:
     return "chr(9)" if text == "\t" else "'" + text.replace("'", "''") + "'"
+
+
+def _edge_space_pattern(separator: str) -> str:
+    """An RE2 pattern (as a SQL literal) matching a line where some field starts or ends with a space: a Unicode
+    space separator (\\p{Zs}, the characters DuckDB's trim removes) at the start or end of the line or beside a
+    separator. A line it does not match has no field that trim would change."""
+    sep = "\\t" if separator == "\t" else re.escape(separator).replace("'", "''")
+    return f"'(?:^|{sep})\\p{{Zs}}|\\p{{Zs}}(?:{sep}|$)'"
 
 
 def chunk_sql(layout: FecLayout) -> str:
@@ -69,7 +79,7 @@ def chunk_sql(layout: FecLayout) -> str:
     ),
     candidates AS (
         SELECT file_index, line_number, line, string_split(line, {sep}) AS fields, 0 AS attempt,
-               NULL::VARCHAR AS merged_into
+               NULL::VARCHAR AS merged_into, regexp_matches(line, {_edge_space_pattern(layout.separator)}) AS padded
         FROM text_lines
         WHERE line_number > header_line AND regexp_matches(line, '[^{blank}]')
     ),"""
@@ -100,7 +110,7 @@ def repair_sql(layout: FecLayout) -> str:
                list_concat(split_fields[1:position - 1],
                            [array_to_string(split_fields[position:position + extra], {sep})],
                            split_fields[position + extra + 1:]) AS fields,
-               rank * 1000 + extra AS attempt, name AS merged_into
+               rank * 1000 + extra AS attempt, name AS merged_into, true AS padded
         FROM tries
     ),"""
     return (f"CREATE OR REPLACE TEMP TABLE {REPAIRED_TABLE} AS WITH {tries} {_typing_ctes(layout)} "
@@ -109,17 +119,19 @@ def repair_sql(layout: FecLayout) -> str:
 
 
 def _typing_ctes(layout: FecLayout) -> str:
-    """From `candidates(file_index, line_number, line, fields, attempt, merged_into)` to `checked`, one row per
-    line."""
+    """From `candidates(file_index, line_number, line, fields, attempt, merged_into, padded)` to `checked`, one row per
+    line. `padded`: some field of the line may start or end with a space (_edge_space_pattern); only those lines'
+    fields are trimmed. Trimming every text and date field was a fifth of the statement's CPU time (EXPLAIN ANALYZE,
+    457 000 lines: 0.30 of 1.33 s); one pattern on the line costs less than the nineteen trims it spares."""
     width = layout.field_count
     picked = ", ".join(_pick(layout, c) for c in [*TEXT_COLUMNS, *DATE_COLUMNS, *AMOUNT_COLUMNS])
-    cleaned = ", ".join([*(f"nullif(trim(f_{c}), '') AS t_{c}" for c in TEXT_COLUMNS),
-                         *(f"trim(coalesce(f_{c}, '')) AS d_{c}" for c in DATE_COLUMNS),
+    cleaned = ", ".join([*("nullif(" + _trimmed(f"f_{c}") + f", '') AS t_{c}" for c in TEXT_COLUMNS),
+                         *(_trimmed(f"coalesce(f_{c}, '')") + f" AS d_{c}" for c in DATE_COLUMNS),
                          *(f"replace(replace(coalesce(f_{c}, ''), ' ', ''), ',', '.') AS a_{c}"
                            for c in AMOUNT_COLUMNS)])
     typed = ", ".join([*(_date(c) for c in DATE_COLUMNS), *(_amount(c) for c in AMOUNT_COLUMNS)])
     return f"""
-    picked AS (SELECT file_index, line_number, line, attempt, merged_into, len(fields) AS field_count,
+    picked AS (SELECT file_index, line_number, line, attempt, merged_into, padded, len(fields) AS field_count,
                       CASE WHEN len(fields) > {width}
                            THEN trim(array_to_string(fields[{width + 1}:], ''), ' ') <> ''
                            ELSE false END AS has_extra_data,
@@ -136,6 +148,11 @@ def _typing_ctes(layout: FecLayout) -> str:
                        problem IS NULL AND amounts_given
                        AND NOT ({" OR ".join(SOFT_PROBLEMS)}) AS reads_cleanly
                 FROM flagged)"""
+
+
+def _trimmed(value: str) -> str:
+    """trim(value), on the lines where a field may need it (`padded`)."""
+    return f"CASE WHEN padded THEN trim({value}) ELSE {value} END"
 
 
 def _pick(layout: FecLayout, column: str) -> str:

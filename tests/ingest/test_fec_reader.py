@@ -238,6 +238,35 @@ def test_fixed_width_padding_inside_a_delimited_file(tmp_path):
     assert (row["debit"], row["credit"]) == (Decimal("120.00"), Decimal("0.00"))
 
 
+# Unicode space separators, which DuckDB's trim removes like the ASCII space: a no-break space, a narrow no-break
+# space (French thousands), an ideographic space.
+NBSP, NNBSP, IDEOGRAPHIC_SPACE = "\u00a0", "\u202f", "\u3000"
+
+
+@pytest.mark.parametrize("sep", ["\t", "|"])
+def test_unicode_spaces_padding_a_field_are_trimmed_wherever_the_field_sits(tmp_path, sep):
+    """Only the lines where a field may start or end with a space have their fields trimmed (fec_sql): a space at
+    the start of the line, at its end, or on either side of a separator. Each line below has one such space, and only
+    one, so a check that missed one place would load that field with its space."""
+    lines = [
+        entry(JournalCode=NBSP + "VT"),  # the line's first character
+        entry(Idevise="EUR" + IDEOGRAPHIC_SPACE),  # its last
+        entry(CompteLib=NNBSP + "Clients"),  # right after a separator
+        entry(CompteLib="Clients" + NBSP),  # right before one
+        entry(PieceDate=IDEOGRAPHIC_SPACE + "20230131"),  # a date, after a separator
+        entry(EcritureLib="Facture" + NBSP + "1"),  # inside a field: kept
+        entry(CompAuxNum=NBSP + IDEOGRAPHIC_SPACE),  # a field of spaces alone is empty
+    ]
+    loaded = load(tmp_path, fec_text(lines, sep=sep))
+    assert not loaded.report.rejections
+    assert loaded.column("journal_code")[0] == "VT"
+    assert loaded.column("idevise")[1] == "EUR"
+    assert loaded.column("compte_lib")[2:4] == ["Clients", "Clients"]
+    assert loaded.column("piece_date")[4] == date(2023, 1, 31)
+    assert loaded.column("ecriture_lib")[5] == "Facture" + NBSP + "1"
+    assert loaded.column("comp_aux_num")[6] is None
+
+
 def test_zero_padded_amounts(tmp_path):
     loaded = load(tmp_path, fec_text([entry(Debit="0000000069,60", Credit=" 000000000003000,00")]))
     assert (loaded.rows[0]["debit"], loaded.rows[0]["credit"]) == (Decimal("69.60"), Decimal("3000.00"))
