@@ -122,7 +122,7 @@ def _typing_ctes(layout: FecLayout) -> str:
     """From `candidates(file_index, line_number, line, fields, attempt, merged_into, padded)` to `checked`, one row per
     line. `padded`: some field of the line may start or end with a space (_edge_space_pattern); only those lines'
     fields are trimmed. Trimming every text and date field was a fifth of the statement's CPU time (EXPLAIN ANALYZE,
-    457 000 lines: 0.30 of 1.33 s); one pattern on the line costs less than the nineteen trims it spares."""
+    457 000 lines: 0.30 of 1.33 s); one pattern on the line costs less than the trims it spares (up to twenty)."""
     width = layout.field_count
     picked = ", ".join(_pick(layout, c) for c in [*TEXT_COLUMNS, *DATE_COLUMNS, *AMOUNT_COLUMNS])
     cleaned = ", ".join([*("nullif(" + _trimmed(f"f_{c}") + f", '') AS t_{c}" for c in TEXT_COLUMNS),
