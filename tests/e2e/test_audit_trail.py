@@ -201,9 +201,12 @@ def test_the_audit_manifest_names_the_dbt_project_the_writer_the_checks_and_each
     assert manifest["dbt_manifest_sha256"] == hashlib.sha256(dbt_manifest.read_bytes()).hexdigest()
     assert manifest["summaries"] == {"prompt_version": PROMPT_VERSION, "model": None, "writer": "template"}
     # dbt tests and Great Expectations suites, as asset checks of this run
-    conformity_checks = manifest["checks"]["marts/rpt_fec_conformity"]
-    # (its accepted_values test is a CHECK constraint on DuckDB: the table would not exist if it failed)
-    assert conformity_checks["expression_is_true_rpt_fec_conformity_v1__status_ok_failing_count_0_"] == "passed"
+    # (the key, accepted_values and expression tests of the contracted marts are constraints on DuckDB: the table
+    # would not exist if one failed; their relationships tests stay dbt tests)
+    assert manifest["checks"]["marts/ingest_files"] == {"gx_ingest_files": "passed"}
+    assert manifest["checks"]["marts/dim_clients"] == {
+        "gx_dim_clients": "passed",
+        "relationships_dim_clients_v1_parent_client_id__client_id__ref_dim_clients_": "passed"}
     assert len(manifest["checks"]) >= 40
     ledgers = [i for i in manifest["inputs"] if i["source"] == "accounting" and i["status"] == "loaded"]
     verdicts = dict(query(demo / "publish" / "marts.duckdb", "SELECT sha256, CASE WHEN count(*) FILTER (WHERE"
