@@ -13,6 +13,8 @@ import pandas as pd
 from assets.home import VigieHome
 from assets.settings import Settings
 
+# Vigie's own bookkeeping in the warehouse (what dbt built, the landing files' hashes): read by no model.
+STATE_SCHEMA = "vigie_state"
 CGROUP_MEMORY_MAX = Path("/sys/fs/cgroup/memory.max")
 # The default cap of each DuckDB instance (the run's, dbt's): the run's two processes stay under 2 GB whatever the
 # firm's size, and DuckDB spills the rest under warehouse/. Measured on a full dbt build at 10 M ledger lines: 1 GB

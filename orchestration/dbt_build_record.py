@@ -31,9 +31,9 @@ from importlib.metadata import version as installed_version
 import duckdb
 
 from assets.ingest.raw_tables import ledger_source
-from assets.warehouse import relation_exists
+from assets.warehouse import STATE_SCHEMA, relation_exists
 
-RECORD_SCHEMA, RECORD_NAME = "vigie_state", "dbt_builds"
+RECORD_SCHEMA, RECORD_NAME = STATE_SCHEMA, "dbt_builds"
 RECORD_TABLE = f"{RECORD_SCHEMA}.{RECORD_NAME}"
 # The tools whose behaviour, not only the project's files, decides what a build writes.
 BUILD_TOOLS = ("dbt-core", "dbt-duckdb", "duckdb")

@@ -1,7 +1,8 @@
 """The ingestion ledger: which file versions were seen, what became of each line, and which version is current.
 
 Every source loader plugs into `ingest_source`, which gives all of them the same guarantees:
-- idempotent by sha256: a file version already recorded is not read again;
+- idempotent by sha256: a file version already recorded is not read again, nor even hashed while its stat stays
+  the same (landing_hashes.py);
 - transactional per file: its rows, its quarantined lines and its `ingest_files` row commit together;
 - nothing lost: rows_read = rows_loaded + rows_quarantined, checked before commit;
 - supersession: files sharing a `supersede_key` replace each other, the greatest `version_rank_key` wins, and the
@@ -35,6 +36,7 @@ from typing import Protocol
 
 import duckdb
 
+from assets.ingest import landing_hashes
 from assets.ingest.raw_tables import INGEST_FILES, INGEST_FLAGS, INGEST_REJECTIONS
 from assets.ingest.values import Flag
 from assets.warehouse import insert_rows, relation_exists, transaction
@@ -170,7 +172,8 @@ def ingest_source(con, landing: Path, loader: SourceLoader, run_id: str,
                                run_id, summary)
             continue
         named.append((path, file_path))
-    for (path, file_path), (sha, error) in zip(named, _hashed([path for path, _ in named]), strict=True):
+    for (path, file_path), (sha, error) in zip(named, landing_hashes.hashes(con, loader.source, named, _hashed),
+                                               strict=True):
         if error is None:
             on_disk.append(_Version(path, file_path, sha))
             continue
