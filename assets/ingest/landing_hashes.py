@@ -37,9 +37,10 @@ def hashes(con, folder: str, files: list[tuple[Path, str]],
     in order: the kept hash of a file whose stat is unchanged, else `hash_all`'s. Keeps the stat and hash of each
     settled file hashed here, and forgets the folder's files that are gone."""
     _create(con)
+    present = [file_path for _, file_path in files]
     kept = {file_path: (signature, sha) for file_path, *signature, sha in con.execute(
         f"SELECT file_path, size, mtime_ns, ctime_ns, inode, device, sha256 FROM {TABLE}"
-        " WHERE list_contains(?, file_path)", [[file_path for _, file_path in files]]).fetchall()}
+        " WHERE list_contains(?, file_path)", [present]).fetchall()}
     results: list[tuple[str | None, OSError | None] | None] = [None] * len(files)
     to_hash: list[tuple[int, tuple | None]] = []  # (index in files, its stat's signature if it could be read)
     for index, (path, file_path) in enumerate(files):
@@ -61,7 +62,7 @@ def hashes(con, folder: str, files: list[tuple[Path, str]],
         if error is None and before is not None and _settled(files[index][0], before, started_ns):
             settled.append({"file_path": files[index][1], "size": before[0], "mtime_ns": before[1],
                             "ctime_ns": before[2], "inode": before[3], "device": before[4], "sha256": sha})
-    _keep(con, folder, settled, [file_path for _, file_path in files])
+    _keep(con, folder, settled, present)
     return results
 
 
