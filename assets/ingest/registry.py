@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -212,7 +213,8 @@ def _batches(con, loader, pending: list[_Version]) -> list[list[_Version]]:
     known = {sha for (sha,) in con.execute(
         "SELECT DISTINCT sha256 FROM raw.ingest_files WHERE list_contains(?, sha256)"
         " AND status IN ('loaded', 'superseded')", [shas]).fetchall()}
-    alone = [v for v in pending if v.sha in known or shas.count(v.sha) > 1]
+    written = Counter(shas)  # not shas.count: 3 140 new files made that 0.15 s
+    alone = [v for v in pending if v.sha in known or written[v.sha] > 1]
     together = [v for v in pending if v not in alone]
     return [[version] for version in alone] + loader.plan_batches(together)
 
