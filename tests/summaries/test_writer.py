@@ -4,7 +4,10 @@ template mode, the model's cards, the cache, API failures, invented figures, an 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -63,6 +66,25 @@ def test_without_an_api_key_the_template_writes_every_card(con, monkeypatch):
         assert all(row[name] for name in CARD_FIELDS)
     assert (report.clients, report.template, report.llm, report.api_failures) == (3, 3, 0, 0)
     assert "no model configured" in report.summary()
+
+
+def test_a_run_without_a_model_never_imports_the_sdk(tmp_path):
+    """Importing the openai SDK was 0.3 to 0.7 s of every run's start-up; a firm without a model never needs it.
+    A fresh interpreter loads the pipeline's definitions and writes template summaries: the SDK stays unloaded."""
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "import duckdb\n"
+        "os.environ.pop('OPENAI_API_KEY', None)\n"
+        "import orchestration.cli, orchestration.definitions, orchestration.runner\n"
+        "from tests.summaries.warehouse import build_warehouse\n"
+        "from assets.summaries import write_client_summaries\n"
+        f"con = duckdb.connect(str(build_warehouse(Path({str(tmp_path / 'w.duckdb')!r}))))\n"
+        "report = write_client_summaries(con, language='fr')\n"
+        "print(report.template, 'openai' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], check=True)
+    assert result.stdout.split() == ["3", "False"]
 
 
 def test_the_table_has_the_contract_columns_and_is_replaced_on_each_run(con):
