@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from assets.summaries.models import RESPONSE_FORMAT, MalformedReply, SummaryCards, parse_cards
@@ -22,6 +23,15 @@ from assets.summaries.prompt import build_messages
 
 if TYPE_CHECKING:
     import openai
+
+
+def _sdk() -> ModuleType:
+    """The openai SDK, imported when a model is first used: a firm without one never needs it, and its import was
+    0.3 to 0.7 s of every run's start-up, before the first asset."""
+    import openai
+
+    return openai
+
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -69,17 +79,11 @@ class CardWriter:
     """Writes one client's cards with the configured model; safe to share between threads."""
 
     def __init__(self, settings: SummarySettings):
-        # imported here: a firm without a model never needs the SDK, whose import was 0.3 to 0.7 s of every run's
-        # start-up, before the first asset
-        import openai
-
         self.settings = settings
-        self._client = openai.OpenAI(api_key=settings.api_key, base_url=settings.base_url,
+        self._client = _sdk().OpenAI(api_key=settings.api_key, base_url=settings.base_url,
                                      timeout=settings.timeout_seconds, max_retries=settings.max_retries)
 
     def write(self, facts: dict, language: str) -> WriteResult:
-        import openai  # already imported by __init__
-
         messages = build_messages(facts, language)
         category, problem = MALFORMED, "no attempt"
         for _ in range(max(1, self.settings.reply_attempts)):
@@ -89,7 +93,7 @@ class CardWriter:
                     max_completion_tokens=self.settings.max_output_tokens,
                     store=False,  # the firm's client data is not kept by the provider
                 )
-            except openai.OpenAIError as error:
+            except _sdk().OpenAIError as error:
                 return WriteResult(None, error_category(error), request_failed=True, detail=_describe(error))
             except ValueError:  # the SDK lets a response body that is not JSON out as a decoding error
                 category, problem = MALFORMED, "response body is not JSON"
@@ -126,8 +130,7 @@ def _cards(completion) -> SummaryCards:
 
 def error_category(error: BaseException) -> str:
     """What kind of failure an exception of the openai SDK is, as one of ERROR_CATEGORIES."""
-    import openai  # already imported: the exception came from it
-
+    openai = _sdk()
     if isinstance(error, openai.APITimeoutError):
         return TIMEOUT
     if isinstance(error, openai.RateLimitError):
