@@ -3,13 +3,17 @@ interpreter's teardown. It must answer as `dbt` does, keep dbt's exit codes, and
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.dbt_assets import DBT_EXECUTABLE
+from orchestration.dbt_command import drop_events_below_level
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -26,10 +30,10 @@ def tiny_project(root: Path) -> Path:
     return root
 
 
-def _run(executable: str, project: Path, *args: str) -> subprocess.CompletedProcess:
+def _run(executable: str, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([executable, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
                           capture_output=True, text=True, timeout=300, cwd=project,
-                          env={"DO_NOT_TRACK": "1", "PATH": "/usr/bin:/bin"})
+                          env={"DO_NOT_TRACK": "1", "PATH": "/usr/bin:/bin", **(env or {})})
 
 
 def test_the_dbt_steps_run_vigie_dbt():
@@ -67,3 +71,70 @@ def test_an_unknown_command_keeps_dbts_exit_code(tmp_path):
     theirs = subprocess.run([DBT, "no-such-command"], capture_output=True, text=True, timeout=120)
     assert theirs.returncode != 0
     assert ours.returncode == theirs.returncode and "no-such-command" in ours.stderr
+
+
+@pytest.mark.parametrize("level", ["info", "error"])  # error: `--quiet`, where only print events reach stdout
+def test_a_logger_formats_only_the_events_its_level_writes(monkeypatch, level):
+    """dbt formatted every event (JSON for dagster-dbt) before logging dropped those below the logger's level."""
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
+    from dbt_common.events.types import Note, PrintEvent
+
+    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # put back after the test
+    formatted = []
+    create_line = _JsonLogger.create_line
+    monkeypatch.setattr(_JsonLogger, "create_line", lambda self, msg: formatted.append(msg.info.name)
+                        or create_line(self, msg))
+    events = [SQLQuery(conn_name="model.vigie.x", sql="select 1", node_info={}), Note(msg="built"),
+              PrintEvent(msg="printed")]
+
+    def written() -> list[str]:
+        stream, manager = io.StringIO(), EventManager()
+        manager.add_logger(LoggerConfig(name="vigie_test_stdout", line_format=LineFormat.Json,
+                                        level=EventLevel(level), output_stream=stream))
+        for event in events:
+            manager.fire_event(event)
+        return [json.loads(line)["info"]["name"] for line in stream.getvalue().splitlines()]
+
+    as_dbt_writes = written()
+    assert formatted == ["SQLQuery", "Note", "PrintEvent"]  # all three formatted, whatever is written
+    formatted.clear()
+    drop_events_below_level()
+    assert written() == as_dbt_writes == (["Note", "PrintEvent"] if level == "info" else ["PrintEvent"])
+    assert formatted == as_dbt_writes
+
+
+def test_a_json_build_writes_the_lines_dbt_writes(tmp_path):
+    """The events dagster-dbt reads from stdout (one result per node) are all there, and nothing more."""
+    env = {"DBT_LOG_FORMAT": "json"}
+    ours = _run(str(DBT_EXECUTABLE), tiny_project(tmp_path / "ours"), "build", env=env)
+    theirs = _run(DBT, tiny_project(tmp_path / "theirs"), "build", env=env)
+    assert ours.returncode == theirs.returncode == 0, ours.stdout + ours.stderr
+
+    def names(result) -> list[str]:
+        return [json.loads(line)["info"]["name"] for line in result.stdout.splitlines()]
+
+    assert "LogModelResult" in names(ours) and names(ours) == names(theirs)
+
+
+def test_vigie_dbt_runs_dbt_with_its_loggers_dropping_events_below_level(monkeypatch):
+    import dbt.cli.main
+    from dbt_common.events.event_manager import EventManager
+
+    import orchestration.dbt_command as dbt_command
+
+    class Ended(Exception):
+        pass
+
+    def ended(code):
+        raise Ended(code)
+
+    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # put back after the test
+    monkeypatch.setattr(dbt.cli.main, "cli", lambda prog_name: None)
+    monkeypatch.setattr(dbt_command, "exit_without_teardown", ended)
+    assert not getattr(EventManager.add_logger, "drops_events_below_level", False)
+    with pytest.raises(Ended):
+        dbt_command.run_dbt()
+    assert EventManager.add_logger.drops_events_below_level
