@@ -74,36 +74,47 @@ def test_an_unknown_command_keeps_dbts_exit_code(tmp_path):
 
 
 @pytest.mark.parametrize("level", ["info", "error"])  # error: `--quiet`, where only print events reach stdout
-def test_a_logger_formats_only_the_events_its_level_writes(monkeypatch, level):
-    """dbt formatted every event (JSON for dagster-dbt) before logging dropped those below the logger's level."""
+def test_dbt_makes_lines_only_of_the_events_its_level_writes(monkeypatch, level):
+    """dbt made a message of every event, and a JSON line for dagster-dbt, before logging dropped those below the
+    logger's level."""
+    import dbt_common.events.event_manager as event_manager
     from dbt.adapters.events.types import SQLQuery
     from dbt_common.events.base_types import EventLevel
     from dbt_common.events.event_manager import EventManager
     from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
     from dbt_common.events.types import Note, PrintEvent
 
-    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # put back after the test
-    formatted = []
-    create_line = _JsonLogger.create_line
+    for name in ("add_logger", "fire_event"):  # put back after the test
+        monkeypatch.setattr(EventManager, name, getattr(EventManager, name))
+    made, formatted = [], []
+    make, create_line = event_manager.msg_from_base_event, _JsonLogger.create_line
+    monkeypatch.setattr(event_manager, "msg_from_base_event", lambda event, level=None: made.append(
+        type(event).__name__) or make(event, level))
     monkeypatch.setattr(_JsonLogger, "create_line", lambda self, msg: formatted.append(msg.info.name)
                         or create_line(self, msg))
     events = [SQLQuery(conn_name="model.vigie.x", sql="select 1", node_info={}), Note(msg="built"),
               PrintEvent(msg="printed")]
 
-    def written() -> list[str]:
+    def written(listener=None) -> list[str]:
         stream, manager = io.StringIO(), EventManager()
         manager.add_logger(LoggerConfig(name="vigie_test_stdout", line_format=LineFormat.Json,
                                         level=EventLevel(level), output_stream=stream))
+        if listener:
+            manager.add_callback(listener)
         for event in events:
             manager.fire_event(event)
         return [json.loads(line)["info"]["name"] for line in stream.getvalue().splitlines()]
 
     as_dbt_writes = written()
-    assert formatted == ["SQLQuery", "Note", "PrintEvent"]  # all three formatted, whatever is written
-    formatted.clear()
+    assert made == formatted == ["SQLQuery", "Note", "PrintEvent"]  # all three made and formatted, whatever is written
+    made.clear(), formatted.clear()
     drop_events_below_level()
     assert written() == as_dbt_writes == (["Note", "PrintEvent"] if level == "info" else ["PrintEvent"])
-    assert formatted == as_dbt_writes
+    assert made == ["Note", "PrintEvent"] and formatted == as_dbt_writes
+    heard = []  # a listener of dbt's events still hears the debug ones
+    made.clear()
+    assert written(listener=lambda msg: heard.append(msg.info.name)) == as_dbt_writes
+    assert heard == made == ["SQLQuery", "Note", "PrintEvent"]
 
 
 def test_a_json_build_writes_the_lines_dbt_writes(tmp_path):
@@ -131,7 +142,8 @@ def test_vigie_dbt_runs_dbt_with_its_loggers_dropping_events_below_level(monkeyp
     def ended(code):
         raise Ended(code)
 
-    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # put back after the test
+    for name in ("add_logger", "fire_event"):  # put back after the test
+        monkeypatch.setattr(EventManager, name, getattr(EventManager, name))
     monkeypatch.setattr(dbt.cli.main, "cli", lambda prog_name: None)
     monkeypatch.setattr(dbt_command, "exit_without_teardown", ended)
     assert not getattr(EventManager.add_logger, "drops_events_below_level", False)
