@@ -123,10 +123,16 @@ def read_decimal(text: str, precision: int = 18, scale: int = 2) -> Decimal | No
     return rounded if abs(rounded) < Decimal(10) ** (precision - scale) else None
 
 
-@lru_cache(maxsize=65536)  # a file holds a few thousand distinct days, each written on many lines
 def read_date(text: str) -> date | None:
     """The date `parse_date` gives in staging: the first ten characters as an ISO date, or None."""
-    match = ISO_DATE_TEXT.fullmatch(text.strip(SQL_TRIM)[:10])
+    return _read_day(text.strip(SQL_TRIM)[:10])
+
+
+# Cached by the day, not by the text: a timestamp (`2026-07-06T07:46:00+02:00`) is written once per line, but a file
+# holds a few thousand distinct days. The 10 M-line bench's practice documents: 61 692 distinct received_at texts.
+@lru_cache(maxsize=65536)
+def _read_day(text: str) -> date | None:
+    match = ISO_DATE_TEXT.fullmatch(text)
     if not match:
         return None
     try:
