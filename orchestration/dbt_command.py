@@ -5,8 +5,8 @@ The dbt steps run it in place of `dbt` (orchestration/dbt_assets.py):
   (orchestration/dbt_forkserver.py: about 2.5 s less before each step's first line), and ends as that dbt ended;
 - otherwise, it runs dbt itself; each step's dbt spent 0.4 s freeing its objects after its last line, while the run
   waited for it, which exit_without_teardown skips.
-Nothing else differs from `dbt`, but that the log lines a logger's level drops are no longer formatted first
-(drop_events_below_level).
+Nothing else differs from `dbt`, but that the events no logger writes are dropped before dbt formats them
+(drop_events_below_level): the same lines are written.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def drop_events_below_level() -> None:
       formatted. Print events pass at any level, as dbt sends them as errors.
 
     The lines written are the same. Profile (py-spy, a three-file home): 3.0 s of the dbt steps' CPU in firing
-    events. Measured in the commits that made each part."""
+    events; a first dbt step fires about 6 800 debug events against 640 written. Per SQL query event: 373 µs of CPU,
+    268 µs with the loggers filtering first, 128 µs not fired (dbt's own building of the event)."""
     from dbt.tracking import track_behavior_change_warn
     from dbt_common.events.event_manager import EventManager
     from dbt_common.events.logger import PRINT_EVENT_NAMES
