@@ -73,6 +73,16 @@ def test_an_unknown_command_keeps_dbts_exit_code(tmp_path):
     assert ours.returncode == theirs.returncode and "no-such-command" in ours.stderr
 
 
+@pytest.fixture
+def event_manager_restored(monkeypatch):
+    """drop_events_below_level replaces two methods of dbt's EventManager: put back after the test."""
+    from dbt_common.events.event_manager import EventManager
+
+    for name in ("add_logger", "fire_event"):
+        monkeypatch.setattr(EventManager, name, getattr(EventManager, name))
+
+
+@pytest.mark.usefixtures("event_manager_restored")
 @pytest.mark.parametrize("level", ["info", "error"])  # error: `--quiet`, where only print events reach stdout
 def test_dbt_makes_lines_only_of_the_events_its_level_writes(monkeypatch, level):
     """dbt made a message of every event, and a JSON line for dagster-dbt, before logging dropped those below the
@@ -84,8 +94,6 @@ def test_dbt_makes_lines_only_of_the_events_its_level_writes(monkeypatch, level)
     from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
     from dbt_common.events.types import Note, PrintEvent
 
-    for name in ("add_logger", "fire_event"):  # put back after the test
-        monkeypatch.setattr(EventManager, name, getattr(EventManager, name))
     made, formatted = [], []
     make, create_line = event_manager.msg_from_base_event, _JsonLogger.create_line
     monkeypatch.setattr(event_manager, "msg_from_base_event", lambda event, level=None: made.append(
@@ -130,6 +138,7 @@ def test_a_json_build_writes_the_lines_dbt_writes(tmp_path):
     assert "LogModelResult" in names(ours) and names(ours) == names(theirs)
 
 
+@pytest.mark.usefixtures("event_manager_restored")
 def test_vigie_dbt_runs_dbt_with_its_loggers_dropping_events_below_level(monkeypatch):
     import dbt.cli.main
     from dbt_common.events.event_manager import EventManager
@@ -142,8 +151,6 @@ def test_vigie_dbt_runs_dbt_with_its_loggers_dropping_events_below_level(monkeyp
     def ended(code):
         raise Ended(code)
 
-    for name in ("add_logger", "fire_event"):  # put back after the test
-        monkeypatch.setattr(EventManager, name, getattr(EventManager, name))
     monkeypatch.setattr(dbt.cli.main, "cli", lambda prog_name: None)
     monkeypatch.setattr(dbt_command, "exit_without_teardown", ended)
     assert not getattr(EventManager.add_logger, "drops_events_below_level", False)
